@@ -1,0 +1,54 @@
+"""``nnzoo``: one sub-command per module of this package.
+
+Each command module has ``add_parser(subparsers)`` and ``run(args) -> int``. Modules import
+torch only inside ``run``, so ``nnzoo --help`` answers at once. Bad input raises
+:class:`nnzoo.errors.NnzooError`, printed here as one paragraph with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import textwrap
+
+# Order is the order `nnzoo --help` lists them.
+COMMANDS = ("demo",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnzoo",
+        description="Build, train, evaluate and explain the classic neural-network architectures.",
+        epilog="Run `nnzoo COMMAND --help` for a command's options. "
+               "`nnzoo train` with no arguments trains LeNet-5 on the embedded digits.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"nnzoo.cli.cmd_{name}").add_parser(sub)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(textwrap.fill(f"nnzoo: error: {message}", width=100), file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from nnzoo.errors import NnzooError
+
+    try:
+        return int(args.run(args) or 0)
+    except NnzooError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing half-written was left behind (files are written "
+                     "to a temporary name and renamed when complete).") or 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The embedded handwritten digits: 1,797 8x8 images, no download needed.
+
+These are the digits of the UCI "Optical Recognition of Handwritten Digits" test set as
+scikit-learn ships them (Alpaydin & Kaynak 1998): 8x8 grey images with values 0..16, ten
+classes. They live in ``files/digits.npz`` with a fixed, stratified split stored beside them:
+
+    train 1,259 · validation 179 · test 359   (70 / 10 / 20 %, seed 20260101)
+
+Pixels are scaled to [0, 1] and resized for the model (bilinear; 32x32 for LeNet-5).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import torch
+
+from nnzoo.data import DataBundle, Split, register_dataset
+from nnzoo.data._shaping import fit_images
+
+SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+def read_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The raw arrays: images (1797, 8, 8) uint8 in 0..16, labels, split ids 0/1/2."""
+    with resources.files("nnzoo.data").joinpath("files/digits.npz").open("rb") as fh:
+        with np.load(fh) as npz:
+            return npz["images"], npz["labels"], npz["split"]
+
+
+@register_dataset("digits", task="classify",
+                  description="1,797 handwritten 8x8 digits, embedded (no download)")
+def load_digits(*, input_shape: tuple[int, ...] | None = None) -> DataBundle:
+    images, labels, split = read_digits()
+    x = torch.from_numpy(images.astype(np.float32) / 16.0).unsqueeze(1)  # (N, 1, 8, 8)
+    x = fit_images(x, input_shape, "digits")
+    y = torch.from_numpy(labels.astype(np.int64))
+    parts = {k: Split(x[split == v], y[split == v]) for k, v in SPLIT_IDS.items()}
+    return DataBundle("digits", parts["train"], parts["val"], parts["test"], task="classify",
+                      num_classes=10, class_names=[str(d) for d in range(10)],
+                      input_shape=tuple(x.shape[1:]),
+                      info={"source": "UCI optical digits via scikit-learn", "pixel_range": "[0, 1]"})

@@ -1,0 +1,128 @@
+"""The model registry: every architecture is built by name.
+
+A factory is registered with its metadata:
+
+    @register_model("lenet5", family="convolutional", paper="LeCun et al. 1998",
+                    input_shape=(1, 32, 32), dataset="digits", params=61_706)
+    def lenet5(*, num_classes=10, in_channels=1): ...
+
+``params`` is the trainable-parameter count of the default configuration; the test suite
+checks every registered factory against it. Modules under ``nnzoo.models`` are imported on
+first use, so a new architecture file registers itself by being there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nnzoo.errors import NnzooError
+
+FAMILIES = ("feed-forward", "convolutional", "recurrent", "classic", "generative")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What the registry knows of one architecture."""
+
+    name: str
+    factory: Callable[..., Any]
+    family: str
+    paper: str
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    dataset: str  # default dataset for `nnzoo train NAME`
+    task: str = "classify"  # classify | reconstruct | generate | forecast | language-model | seq2seq | ...
+    params: int | None = None  # trainable parameters of the default configuration
+    defaults: dict = field(default_factory=dict)  # training defaults (epochs, lr, optimizer...)
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.factory) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    def options(self) -> dict[str, Any]:
+        """Keyword options the factory takes, with their defaults."""
+        sig = inspect.signature(self.factory)
+        return {
+            p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in sig.parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+_loaded = False
+
+
+def register_model(name: str, *, family: str, paper: str, input_shape: tuple[int, ...],
+                   dataset: str, task: str = "classify", params: int | None = None,
+                   defaults: dict | None = None):
+    """Decorator that registers a model factory under ``name``."""
+    if family not in FAMILIES:
+        raise ValueError(f"family {family!r} is not one of {FAMILIES}")
+
+    def decorate(factory):
+        if name in _REGISTRY and _REGISTRY[name].factory is not factory:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _REGISTRY[name] = ModelEntry(name, factory, family, paper, tuple(input_shape), dataset,
+                                     task, params, dict(defaults or {}))
+        return factory
+
+    return decorate
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import nnzoo.models as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"nnzoo.models.{module.name}")
+    _loaded = True
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry for ``name``; an unknown name lists the closest ones."""
+    _load_all()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise NnzooError(
+        f"Unknown model {name!r}.{hint} `nnzoo list` shows all {len(_REGISTRY)} registered models."
+    )
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """Registered model names, sorted; only those of ``family`` when given."""
+    _load_all()
+    if family is not None and family not in FAMILIES:
+        raise NnzooError(f"Unknown family {family!r}; expected one of {', '.join(FAMILIES)}.")
+    return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
+
+
+def create(name: str, **config):
+    """Build the registered model ``name`` with keyword ``config``.
+
+    >>> model = create("lenet5", num_classes=10)
+    """
+    entry = get_entry(name)
+    accepted = entry.options()
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise NnzooError(
+            f"Model {name!r} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(accepted) or 'no options'}."
+        )
+    return entry.factory(**config)
+
+
+def count_params(model) -> int:
+    """Number of trainable parameters (those with requires_grad)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
