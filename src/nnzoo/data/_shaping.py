@@ -35,11 +35,23 @@ def _channels(x: torch.Tensor, c: int, dataset: str) -> torch.Tensor:
                      f"channels cannot read it (expected 1 or {x.shape[1]} channels).")
 
 
-def fit_images(x: torch.Tensor, input_shape: tuple[int, ...] | None, dataset: str) -> torch.Tensor:
-    """Return ``x`` (N, C, H, W) reshaped to ``(N, *input_shape)``."""
+def fit_images(x: torch.Tensor, input_shape: tuple[int, ...] | None, dataset: str,
+               fill: float = 1.0) -> torch.Tensor:
+    """Return ``x`` (N, C, H, W) reshaped to ``(N, *input_shape)``.
+
+    ``fill`` < 1 resizes an image to that fraction of a (C, H, W) field and centres it on a zero
+    margin, as LeNet-5 sees MNIST: a 20x20 digit inside the 32x32 input, so that strokes near the
+    edge still fall in the middle of the top feature detectors' receptive fields.
+    """
     if input_shape is None:
         return x
     shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 3 and fill < 1.0:
+        h, w = shape[1:]
+        inner_h, inner_w = max(1, round(h * fill)), max(1, round(w * fill))
+        top, left = (h - inner_h) // 2, (w - inner_w) // 2
+        inner = _resize(_channels(x, shape[0], dataset), (inner_h, inner_w))
+        return F.pad(inner, (left, w - inner_w - left, top, h - inner_h - top))
     if len(shape) == 3:
         return _resize(_channels(x, shape[0], dataset), shape[1:])
     if len(shape) == 2:
