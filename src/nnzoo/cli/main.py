@@ -13,7 +13,7 @@ import sys
 import textwrap
 
 # Order is the order `nnzoo --help` lists them.
-COMMANDS = ("demo",)
+COMMANDS = ("train", "eval", "list", "info", "summary", "show", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,7 +49,8 @@ class LeNet5(nn.Module):
 
 @register_model("lenet5", family="convolutional", paper="LeCun, Bottou, Bengio & Haffner 1998",
                 input_shape=(1, 32, 32), dataset="digits", params=61_706,
-                defaults={"epochs": 30, "lr": 2e-3, "optimizer": "adam", "batch_size": 64})
+                defaults={"epochs": 30, "lr": 2e-3, "optimizer": "adam", "batch_size": 64,
+                          "schedule": "cosine"})
 def lenet5(*, num_classes: int = 10, in_channels: int = 1) -> LeNet5:
     """LeNet-5, the lecture table (tanh, average pooling, 61,706 parameters)."""
     return LeNet5(num_classes, in_channels)

@@ -149,7 +149,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     """
     device = resolve_device(device)
     torch.manual_seed(seed)
-    folder = RunFolder(out, overwrite=overwrite) if out is not None else None
+    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,

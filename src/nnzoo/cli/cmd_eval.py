@@ -1,0 +1,40 @@
+"""``nnzoo eval RUN_OR_WEIGHTS``: evaluate trained weights on a dataset's test split."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a run folder or a .safetensors file",
+                       description="Rebuild the model of a run (its config.json, or the config in "
+                                   "the weights' metadata), load the weights and evaluate them.")
+    p.add_argument("run_path", metavar="RUN_OR_WEIGHTS", help="run folder or weights .safetensors")
+    p.add_argument("--data", help="dataset (default: the one the run was trained on)")
+    p.add_argument("--data-dir", help="folder holding dataset files")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import json
+
+    import nnzoo
+    from nnzoo.train import evaluate
+    from nnzoo.train.loop import check_input_fits
+    from nnzoo.train.run_folder import load_run
+
+    model, config = load_run(args.run_path)
+    data_name = args.data or config.get("data")
+    input_shape = config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape
+    data = nnzoo.load_dataset(data_name, input_shape=tuple(input_shape), data_dir=args.data_dir,
+                              **config.get("data_options", {}) if data_name == config.get("data") else {})
+    split = getattr(data, args.split)
+    check_input_fits(model, split, data_name)
+    metrics = evaluate(model, split, task=data.task, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics}))
+    else:
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        print(f"{config['model']} on {data_name} ({args.split}, {len(split)} samples): {shown}")
+    return 0

@@ -1,0 +1,34 @@
+"""``nnzoo info MODEL``: what a model is, where it comes from, what it takes."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="describe a model: paper, defaults, options",
+                       description="Describe a registered model.")
+    p.add_argument("model", help="model name")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import inspect
+
+    import nnzoo
+
+    entry = nnzoo.get_entry(args.model)
+    print(f"{entry.name}: {entry.summary}")
+    print(f"  family       {entry.family}")
+    print(f"  paper        {entry.paper}")
+    print(f"  input shape  {entry.input_shape} (one sample)")
+    print(f"  dataset      {entry.dataset} (task: {entry.task})")
+    if entry.params is not None:
+        print(f"  parameters   {entry.params:,} (default options)")
+    training = {k: v for k, v in entry.defaults.items() if k != "trainer"}
+    if training:
+        print("  training     " + ", ".join(f"{k}={v}" for k, v in training.items()))
+    print("  options      " + (", ".join(f"{k}={v!r}" for k, v in entry.options().items()) or "none"))
+    module_doc = inspect.getdoc(inspect.getmodule(entry.factory)) or ""
+    if module_doc:
+        print()
+        print(module_doc)
+    return 0

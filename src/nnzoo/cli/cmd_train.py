@@ -1,0 +1,132 @@
+"""``nnzoo train [MODEL]``: train a registered model and write a run folder."""
+
+from __future__ import annotations
+
+from nnzoo.cli._options import add_model_options
+
+TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
+                  "schedule_c", "patience", "clip_grad_norm", "device", "seed")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded digits)",
+                       description="Train a registered model and write a run folder with "
+                                   "metrics.json, weights.safetensors, config.json and curves.png.")
+    p.add_argument("model", nargs="?", default="lenet5", help="model name (default lenet5; `nnzoo list`)")
+    p.add_argument("--data", help="dataset name (default: the model's own; `nnzoo data list`)")
+    p.add_argument("--data-dir", help="folder holding dataset files (MNIST, CIFAR-10…)")
+    p.add_argument("-d", "--data-option", action="append", metavar="KEY=VALUE",
+                   help="a dataset option, repeatable, e.g. -d path=series.csv")
+    add_model_options(p)
+    g = p.add_argument_group("training (defaults: the model's recommended settings)")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--lr", type=float, help="initial learning rate α0")
+    g.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"))
+    g.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    g.add_argument("--weight-decay", type=float, help="L2 coefficient λ")
+    g.add_argument("--schedule", choices=("constant", "inverse", "step", "cosine"),
+                   help="learning-rate schedule; inverse is α0/(i + c)")
+    g.add_argument("--schedule-c", type=float, help="c of the inverse schedule (default 1)")
+    g.add_argument("--patience", type=int, help="early stopping: epochs without a better "
+                                                "validation loss (best weights are restored)")
+    g.add_argument("--clip-grad-norm", type=float, help="clip the gradient norm to this value")
+    g.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default auto)")
+    g.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def resolve_training(args, entry) -> dict:
+    """Command-line flags, else the model's recommended defaults, else fit's own."""
+    settings = {}
+    for key in TRAINING_FLAGS:
+        value = getattr(args, key, None)
+        if value is None:
+            value = entry.defaults.get(key)
+        if value is not None:
+            settings[key] = value
+    return settings
+
+
+def build_model_and_data(name: str, model_options: dict, data_name: str | None,
+                         data_options: dict, data_dir: str | None):
+    """The model and its data, each fitted to the other (classes, input shape, channels)."""
+    import nnzoo
+    from nnzoo.errors import NnzooError
+
+    entry = nnzoo.get_entry(name)
+    data_name = data_name or entry.dataset
+    accepted = entry.options()
+    input_shape = tuple(entry.input_shape)
+    if "in_channels" in model_options and len(input_shape) == 3:
+        input_shape = (int(model_options["in_channels"]), *input_shape[1:])
+    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
+    options = dict(model_options)
+    if "num_classes" in accepted and data.num_classes and "num_classes" not in options:
+        options["num_classes"] = data.num_classes
+    model = nnzoo.create(name, **options)
+    wanted = tuple(getattr(model, "input_shape", None) or input_shape)
+    if wanted != tuple(data.input_shape) and data.input_shape:
+        data = nnzoo.load_dataset(data_name, input_shape=wanted, data_dir=data_dir, **data_options)
+    if data.num_classes and options.get("num_classes") not in (None, data.num_classes):
+        raise NnzooError(f"Model {name!r} was asked for {options['num_classes']} classes but "
+                         f"dataset {data_name!r} has {data.num_classes}.")
+    return model, data, options, data_name
+
+
+def _trainer(entry):
+    import importlib
+
+    path = entry.defaults.get("trainer")
+    if not path:
+        from nnzoo.train import fit
+
+        return fit
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run(args) -> int:
+    import sys
+    import time
+    from pathlib import Path
+
+    import torch
+
+    import nnzoo
+    from nnzoo.cli._options import parse_pairs
+    from nnzoo.explain import run_pictures
+    from nnzoo.train.run_folder import RunFolder
+
+    entry = nnzoo.get_entry(args.model)
+    model_options = parse_pairs(args.option, "Model option")
+    data_options = parse_pairs(args.data_option, "Dataset option")
+    out = Path(args.out or f"runs/{args.model}-{args.data or entry.dataset}-"
+                          f"{time.strftime('%Y%m%d-%H%M%S')}")
+    folder = RunFolder(out, overwrite=args.overwrite)  # refuses another run's folder up front
+    settings = resolve_training(args, entry)
+    torch.manual_seed(settings.get("seed", 0))
+    model, data, model_options, data_name = build_model_and_data(
+        args.model, model_options, args.data, data_options, args.data_dir)
+    config = {"model": args.model, "model_options": model_options, "data": data_name,
+              "data_options": data_options, "input_shape": list(data.input_shape),
+              "task": data.task, "nnzoo_version": nnzoo.__version__,
+              "torch_version": torch.__version__,
+              "title": f"{args.model} on {data_name}"}
+    print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
+          f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
+          file=sys.stderr)
+    trainer = _trainer(entry)
+    result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
+                     **settings)
+    pictures = []
+    for picture in run_pictures(data.task):
+        pictures += picture(model, data, folder) or []
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items() if isinstance(v, float))
+    print(f"test: {shown}  ({result.epochs} epochs, best epoch {result.best_epoch}, "
+          f"{result.train_seconds:.1f} s training, {result.samples_per_second:,.0f} samples/s)")
+    print(f"run written to {folder.path}")
+    return 0

@@ -1,0 +1,154 @@
+"""Layer tables like the lectures' LeNet-5 table, for any model.
+
+One dummy sample is run through the model with forward hooks on its layers; each layer that
+holds parameters or changes the shape becomes a row. An activation module that follows a layer
+is written into that layer's row, and a container holding one layer and its activation (such as
+LeNet-5's ``C1 = Sequential(Conv2d, Tanh)``) gives the row its own name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+ACTIVATION_TYPES = (nn.Tanh, nn.ReLU, nn.Sigmoid, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU,
+                    nn.Softmax, nn.LogSoftmax, nn.Softplus, nn.Softsign, nn.Hardtanh,
+                    nn.Identity, nn.SiLU, nn.ReLU6)
+
+TYPE_NAMES = {
+    nn.Conv1d: "convolution 1-D", nn.Conv2d: "convolution", nn.Conv3d: "convolution 3-D",
+    nn.ConvTranspose2d: "transposed convolution", nn.Linear: "dense",
+    nn.AvgPool2d: "average pooling", nn.MaxPool2d: "max pooling", nn.AvgPool1d: "average pooling",
+    nn.MaxPool1d: "max pooling", nn.AdaptiveAvgPool2d: "adaptive average pooling",
+    nn.AdaptiveMaxPool2d: "adaptive max pooling", nn.BatchNorm2d: "batch norm",
+    nn.BatchNorm1d: "batch norm", nn.Dropout: "dropout", nn.LocalResponseNorm: "local response norm",
+    nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "RNN", nn.Embedding: "embedding", nn.Flatten: "flatten",
+}
+
+
+@dataclass
+class Row:
+    name: str
+    type: str
+    output: str
+    kernel: str = ""
+    stride: str = ""
+    activation: str = ""
+    units: str = ""
+    params: int = 0
+
+
+def _is_activation(module: nn.Module) -> bool:
+    from nnzoo.layers.activations import Activation, PReLU
+
+    return isinstance(module, (*ACTIVATION_TYPES, Activation, PReLU))
+
+
+def activation_name(module: nn.Module) -> str:
+    from nnzoo.layers.activations import Activation
+
+    if isinstance(module, Activation):
+        return module.function.name
+    names = {nn.Sigmoid: "logistic", nn.LeakyReLU: "leaky relu", nn.Identity: "identity"}
+    return names.get(type(module), type(module).__name__.lower())
+
+
+def _units(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Modules that are rows: leaves, and modules holding parameters of their own."""
+    found, skip = [], []
+    for name, module in model.named_modules():
+        if not name or any(name.startswith(prefix + ".") for prefix in skip):
+            continue
+        own = any(True for _ in module.parameters(recurse=False))
+        if own or not any(True for _ in module.children()):
+            found.append((name, module))
+            skip.append(name)
+    return found
+
+
+def _size(t) -> str:
+    if isinstance(t, (tuple, list)):
+        t = t[0]
+    if not isinstance(t, torch.Tensor):
+        return ""
+    shape = list(t.shape[1:])
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h}x{w}x{c}"
+    return "x".join(str(s) for s in shape)
+
+
+def _pair(value, square_as_one: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        value = (value, value)
+    if square_as_one and len(set(value)) == 1:
+        return str(value[0])
+    return "x".join(str(v) for v in value)
+
+
+def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
+    """Rows for ``model`` run on one zero sample of ``input_shape`` (without batch)."""
+    units = _units(model)
+    names = {id(m): n for n, m in units}
+    parents: dict[str, int] = {}
+    for name, module in units:
+        if not _is_activation(module) and "." in name:
+            parent = name.rsplit(".", 1)[0]
+            parents[parent] = parents.get(parent, 0) + 1
+    rows: list[Row] = [Row("input", "input", "x".join(map(str, input_shape))
+                           if len(input_shape) != 3 else f"{input_shape[1]}x{input_shape[2]}x{input_shape[0]}")]
+    seen: set[int] = set()
+
+    def hook(module, inputs, output):
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        name = names[id(module)]
+        if _is_activation(module) and len(rows) > 1 and not rows[-1].activation \
+                and not any(True for _ in module.parameters()):
+            rows[-1].activation = activation_name(module)
+            return
+        parent = name.rsplit(".", 1)[0] if "." in name else None
+        if parent and parents.get(parent) == 1 and name.rsplit(".", 1)[1].isdigit():
+            name = parent
+        kernel = getattr(module, "kernel_size", None)
+        stride = getattr(module, "stride", None) if kernel is not None else None
+        units = getattr(module, "out_channels", None) or getattr(module, "out_features", None) \
+            or getattr(module, "hidden_size", None) or ""
+        rows.append(Row(name, TYPE_NAMES.get(type(module), type(module).__name__), _size(output),
+                        _pair(kernel), _pair(stride, square_as_one=True),
+                        activation_name(module) if _is_activation(module) else "", str(units),
+                        sum(p.numel() for p in module.parameters() if p.requires_grad)))
+
+    handles = [m.register_forward_hook(hook) for _, m in units]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return rows
+
+
+def format_table(rows: list[Row], total: int) -> str:
+    header = ("layer", "type", "output", "kernel", "stride", "activation", "maps/units", "parameters")
+    body = [(r.name, r.type, r.output, r.kernel, r.stride, r.activation, r.units,
+             f"{r.params:,}" if r.name != "input" else "") for r in rows]
+    body.append(("total", "", "", "", "", "", "", f"{total:,}"))
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    right = {7}
+    lines = []
+    for k, row in enumerate([header, *body]):
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0 or k == len(body) - 1:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
