@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import textwrap
 
 # Order is the order `nnzoo --help` lists them.
-COMMANDS = ("train", "eval", "list", "info", "summary", "show", "demo")
+COMMANDS = ("train", "eval", "list", "info", "summary", "show", "data", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(textwrap.fill(f"nnzoo: error: {message}", width=100), file=sys.stderr)
+    print(f"nnzoo: error: {' '.join(message.split())}", file=sys.stderr)
     return 2
 
 

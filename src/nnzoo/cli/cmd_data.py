@@ -1,0 +1,137 @@
+"""``nnzoo data list | download NAME | verify NAME | show NAME``: the dataset files.
+
+MNIST, Fashion-MNIST, Kuzushiji-MNIST and CIFAR-10 are read from their published files in the
+data folder (``--data-dir``, else ``$NNZOO_DATA``, else ``~/.nnzoo/data``). ``download`` fetches
+them on a machine with a network; ``verify`` checks them against the published MD5s.
+"""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="list, download, verify and show datasets",
+                       description="List the datasets and whether their files are present; "
+                                   "download or verify a dataset's files; show a dataset.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    specs = (("list", "each dataset, and whether its files are in the data folder", False),
+             ("download", "fetch a dataset's published files (needs a network)", True),
+             ("verify", "check a dataset's files against the published MD5 checksums", True),
+             ("show", "load a dataset and print its splits, shapes and classes", True))
+    for action, text, takes_name in specs:
+        a = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        if takes_name:
+            a.add_argument("name", help="dataset name (see `nnzoo data list`)")
+        a.add_argument("--data-dir", default=None,
+                       help="data folder (default: $NNZOO_DATA, else ~/.nnzoo/data)")
+        if action == "download":
+            a.add_argument("--force", action="store_true",
+                           help="download again even when a file is present and correct")
+    p.set_defaults(run=run, print_data_help=p.print_help)
+
+
+def _source(name: str):
+    from nnzoo.data import dataset_entry
+    from nnzoo.data._files import SOURCES
+    from nnzoo.errors import NnzooError
+
+    dataset_entry(name)  # an unknown name gets the usual suggestion
+    if name not in SOURCES:
+        raise NnzooError(f"Dataset {name!r} is built in or generated; it has no files to "
+                         f"download or verify. Datasets read from files: {', '.join(SOURCES)}.")
+    return SOURCES[name]
+
+
+def _list(args) -> int:
+    from nnzoo.data import list_datasets
+    from nnzoo.data._files import SOURCES, data_root, dataset_folder
+
+    print(f"data folder: {data_root(args.data_dir)}")
+    for name, description in list_datasets().items():
+        if name not in SOURCES:
+            where = "built in"
+        else:
+            folder = dataset_folder(name, args.data_dir)
+            present = _present(name, args.data_dir)
+            where = f"present in {folder}" if present else f"not present (expected in {folder})"
+        print(f"{name:<16} {description}\n{'':<16} {where}")
+    return 0
+
+
+def _present(name: str, data_dir) -> bool:
+    from nnzoo.data._files import SOURCES, dataset_folder, find_file
+
+    source = SOURCES[name]
+    folder = dataset_folder(name, data_dir)
+    if name == "cifar10":
+        from nnzoo.data.cifar import FOLDER, TEST_FILES, TRAIN_FILES
+
+        extracted = any(all((d / f).is_file() for f in TRAIN_FILES + TEST_FILES)
+                        for d in (folder / FOLDER, folder))
+        return extracted or find_file(folder, *source.files, source.raw_ok) is not None
+    return all(find_file(folder, f, source.raw_ok) for f in source.files)
+
+
+def _download(args) -> int:
+    from nnzoo.data._files import dataset_folder, download
+
+    _source(args.name)
+    print(f"downloading {args.name} into {dataset_folder(args.name, args.data_dir)}")
+    for file, what in download(args.name, args.data_dir, force=args.force):
+        print(f"  {file:<28} {what}")
+    return 0
+
+
+def _verify(args) -> int:
+    from nnzoo.data._files import dataset_folder, verify
+
+    _source(args.name)
+    folder = dataset_folder(args.name, args.data_dir)
+    print(f"{args.name}: {folder}")
+    report = verify(args.name, args.data_dir)
+    for file, status, path in report:
+        note = (f": {path.name} is an uncompressed copy and the published MD5 is of the .gz"
+                if status == "not checked" else "")
+        print(f"  {file:<28} {status}{note}")
+    if args.name == "cifar10" and any(s == "missing" for _, s, _ in report) \
+            and _present(args.name, args.data_dir):
+        print("  (the extracted batch files are present; the published checksum is of the "
+              "archive, so they are not checked)")
+        return 0
+    failed = [file for file, status, _ in report if status in ("missing", "checksum mismatch")]
+    if failed:
+        print(f"{len(failed)} of {len(report)} file(s) failed: missing files can be fetched with "
+              f"`nnzoo data download {args.name}`; a file with a checksum mismatch is not the "
+              f"published one (it still loads if it is well formed).")
+        return 2
+    return 0
+
+
+def _show(args) -> int:
+    from collections import Counter
+
+    from nnzoo.data import load_dataset
+
+    data = load_dataset(args.name, data_dir=args.data_dir)
+    print(data)
+    for split_name in ("train", "val", "test"):
+        split = getattr(data, split_name)
+        x = split.x if not isinstance(split.x, tuple) else split.x[0]
+        print(f"  {split_name:<5} x {tuple(x.shape)} {str(x.dtype).replace('torch.', '')}, "
+              f"y {tuple(split.y.shape)}")
+    if data.class_names:
+        counts = Counter(data.train.y.tolist()) if data.task == "classify" else {}
+        print("  classes (training count): " + ", ".join(
+            f"{i} {n} ({counts.get(i, 0)})" for i, n in enumerate(data.class_names)))
+    for key, value in data.info.items():
+        print(f"  {key}: {value}")
+    if "augment" not in data.info:
+        print(f"  augment: {'on the device' if data.augment else 'none'}")
+    return 0
+
+
+def run(args) -> int:
+    actions = {"list": _list, "download": _download, "verify": _verify, "show": _show}
+    if args.action is None:
+        args.print_data_help()
+        return 0
+    return actions[args.action](args)

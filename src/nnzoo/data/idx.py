@@ -1,0 +1,214 @@
+"""The IDX file format, and the datasets stored in it: MNIST, Fashion-MNIST, Kuzushiji-MNIST.
+
+IDX is the format LeCun, Cortes & Burges published MNIST in (http://yann.lecun.com/exdb/mnist/):
+
+    bytes 0-1   0x00 0x00
+    byte  2     element type: 0x08 ubyte, 0x09 byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double
+    byte  3     number of dimensions d
+    4 bytes × d the size of each dimension, big-endian unsigned
+    then        the elements, big-endian, last dimension fastest (C order)
+
+Files may be gzip-compressed; that is recognised by the gzip magic bytes, not by the name. The
+reader checks every field and that the payload holds exactly the product of the dimensions, so a
+truncated or padded file is an error, never a silently wrong array. It reads any well-formed IDX
+file (EMNIST, KMNIST, a user's own), whatever the sample count.
+
+The datasets (train / validation / test):
+
+    mnist, fashion-mnist, kmnist   54,000 / 6,000 / 10,000 images of 28x28, ten classes
+
+The official test set is the test split; validation is the last 10 % of a fixed permutation of
+the official training set (``torch.randperm`` seeded with ``VAL_SEED``, stored in ``info``).
+Pixels are scaled to [0, 1]. For a square field larger than 28x28 the image is not stretched
+but centred on a zero margin, as LeCun et al. (1998, section III-A) fed LeNet-5 a 28x28 MNIST
+digit inside a 32x32 field.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnzoo.data import DataBundle, Split, register_dataset
+from nnzoo.data._files import SOURCES, dataset_folder, find_file, missing_files_error
+from nnzoo.data._shaping import fit_images
+from nnzoo.errors import NnzooError
+
+# IDX element types: code -> big-endian numpy dtype.
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+GZIP_MAGIC = b"\x1f\x8b"
+VAL_SEED = 20260102
+VAL_FRACTION = 0.1
+
+
+def parse_idx(raw: bytes, source: str = "IDX data") -> np.ndarray:
+    """The array held in the (uncompressed) IDX bytes ``raw``; ``source`` names it in errors."""
+    if len(raw) < 4:
+        raise NnzooError(f"{source} is {len(raw)} bytes long, shorter than the 4-byte IDX magic "
+                         f"number; expected an IDX file (0x00 0x00 type ndim, then sizes, data).")
+    zero, code, ndim = raw[:2], raw[2], raw[3]
+    if zero != b"\x00\x00":
+        raise NnzooError(f"{source} does not start with the IDX magic bytes 0x00 0x00 (it starts "
+                         f"with {raw[:4].hex(' ')}); it is not an IDX file or it is damaged.")
+    if code not in IDX_TYPES:
+        known = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
+        raise NnzooError(f"{source} has IDX element type 0x{code:02X}; expected one of {known}.")
+    if ndim == 0:
+        raise NnzooError(f"{source} declares 0 dimensions; an IDX array needs at least one.")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise NnzooError(f"{source} is truncated inside its header: {ndim} dimension sizes need "
+                         f"{header} bytes, the file has {len(raw)}.")
+    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[code])
+    expected = math.prod(shape) * dtype.itemsize
+    payload = len(raw) - header
+    if payload != expected:
+        what = "truncated" if payload < expected else f"followed by {payload - expected} extra bytes"
+        raise NnzooError(f"{source} is {what}: its header declares shape {shape} of {dtype.name} "
+                         f"({expected} bytes of data), but {payload} bytes follow the header.")
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file, gzip-compressed or not.
+
+    >>> images = read_idx("~/.nnzoo/data/mnist/train-images-idx3-ubyte.gz")  # doctest: +SKIP
+    >>> images.shape, images.dtype                                            # doctest: +SKIP
+    ((60000, 28, 28), dtype('uint8'))
+    """
+    path = Path(path).expanduser()
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+    except FileNotFoundError:
+        raise NnzooError(f"IDX file {path} does not exist.") from None
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise NnzooError(f"IDX file {path} could not be read: it starts with the gzip magic "
+                         f"bytes but does not decompress ({err}); the file is damaged or "
+                         f"incomplete.") from None
+    return parse_idx(raw, f"IDX file {path}")
+
+
+def write_idx(path, array, *, compress: bool | None = None) -> Path:
+    """Write ``array`` as an IDX file (gzip-compressed when ``compress``, default: by ``.gz``).
+
+    The file is written to a temporary name and renamed, so a reader never sees half of it.
+    """
+    path = Path(path).expanduser()
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
+    native = array.dtype.newbyteorder("=")
+    if native not in codes:
+        raise NnzooError(f"IDX cannot store {array.dtype}; expected uint8, int8, int16, int32, "
+                         f"float32 or float64.")
+    if array.ndim == 0 or array.ndim > 255:
+        raise NnzooError(f"IDX stores arrays of 1 to 255 dimensions, not {array.ndim}.")
+    code = codes[native]
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    raw = header + np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
+    if compress if compress is not None else path.suffix == ".gz":
+        raw = gzip.compress(raw, mtime=0)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    temp.write_bytes(raw)
+    os.replace(temp, path)
+    return path
+
+
+def validation_split(n: int, seed: int = VAL_SEED, fraction: float = VAL_FRACTION):
+    """Indices ``(train, val)`` of a training set of ``n``: val is the last ``fraction`` of a
+    fixed permutation, so it is the same on every machine and every run."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, round(n * fraction)) if n > 1 else 0
+    return order[:n - n_val], order[n - n_val:]
+
+
+def to_unit_float(images: np.ndarray, source: str) -> torch.Tensor:
+    """Bytes 0..255 to [0, 1]; float pixels are taken as they are."""
+    if images.dtype == np.uint8:
+        return torch.from_numpy(images).float().div_(255.0)
+    if images.dtype.kind == "f":
+        return torch.from_numpy(images.astype(np.float32))
+    raise NnzooError(f"{source} holds {images.dtype} pixels; expected unsigned bytes (0..255) or "
+                     f"floats in [0, 1].")
+
+
+def check_labels(labels: np.ndarray, num_classes: int, n: int, source: str) -> torch.Tensor:
+    if labels.ndim != 1 or labels.shape[0] != n or labels.dtype.kind not in "iu":
+        raise NnzooError(f"{source} holds labels of shape {labels.shape} ({labels.dtype}); "
+                         f"expected {n} integer labels, one per image.")
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)][0]
+        raise NnzooError(f"{source} holds the label {int(bad)}; expected class ids 0 to "
+                         f"{num_classes - 1}.")
+    return torch.from_numpy(labels.astype(np.int64))
+
+
+def _read_pair(folder: Path, stem: str, raw_ok: bool, num_classes: int):
+    paths = [find_file(folder, f"{stem}-{kind}-idx{d}-ubyte.gz", raw_ok)
+             for kind, d in (("images", 3), ("labels", 1))]
+    images, labels = (read_idx(p) for p in paths)
+    if images.ndim != 3:
+        raise NnzooError(f"IDX file {paths[0]} holds an array of shape {images.shape}; expected "
+                         f"images of shape (count, height, width).")
+    return (to_unit_float(images, f"IDX file {paths[0]}").unsqueeze(1),  # (N, 1, H, W)
+            check_labels(labels, num_classes, images.shape[0], f"IDX file {paths[1]}"))
+
+
+def load_idx_dataset(name: str, class_names: list[str], *, input_shape=None,
+                     data_dir=None) -> DataBundle:
+    """A bundle for one of the MNIST-layout datasets in ``SOURCES``."""
+    source = SOURCES[name]
+    folder = dataset_folder(name, data_dir)
+    missing = [f for f in source.files if find_file(folder, f, source.raw_ok) is None]
+    if missing:
+        raise missing_files_error(name, folder, missing, source.raw_ok)
+    k = len(class_names)
+    x_train, y_train = _read_pair(folder, "train", source.raw_ok, k)
+    x_test, y_test = _read_pair(folder, "t10k", source.raw_ok, k)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise NnzooError(f"Dataset {name!r} in {folder} has training images of size "
+                         f"{tuple(x_train.shape[2:])} but test images of size "
+                         f"{tuple(x_test.shape[2:])}; expected the same size.")
+    h, w = x_train.shape[2:]
+    shape = tuple(input_shape) if input_shape is not None else None
+    margin = shape is not None and len(shape) == 3 and shape[1] == shape[2] > max(h, w)
+    fill = max(h, w) / shape[1] if margin else 1.0  # 28x28 centred in 32x32, not stretched
+    x_train, x_test = (fit_images(x, shape, name, fill=fill) for x in (x_train, x_test))
+    train_idx, val_idx = validation_split(len(y_train))
+    return DataBundle(
+        name, Split(x_train[train_idx], y_train[train_idx]),
+        Split(x_train[val_idx], y_train[val_idx]), Split(x_test, y_test), task="classify",
+        num_classes=k, class_names=list(class_names), input_shape=tuple(x_train.shape[1:]),
+        info={"source": source.homepage, "folder": str(folder), "pixel_range": "[0, 1]",
+              "val_seed": VAL_SEED, "val_fraction": VAL_FRACTION})
+
+
+@register_dataset("mnist", task="classify",
+                  description="MNIST handwritten digits, 70,000 28x28 (IDX files, download)")
+def load_mnist(*, input_shape=None, data_dir=None) -> DataBundle:
+    return load_idx_dataset("mnist", [str(d) for d in range(10)], input_shape=input_shape,
+                            data_dir=data_dir)
+
+
+@register_dataset("fashion-mnist", task="classify",
+                  description="Fashion-MNIST clothing images, 70,000 28x28 (IDX files, download)")
+def load_fashion_mnist(*, input_shape=None, data_dir=None) -> DataBundle:
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+             "Bag", "Ankle boot"]  # Xiao, Rasul & Vollgraf 2017
+    return load_idx_dataset("fashion-mnist", names, input_shape=input_shape, data_dir=data_dir)
+
+
+@register_dataset("kmnist", task="classify",
+                  description="Kuzushiji-MNIST cursive Japanese, 70,000 28x28 (IDX files, download)")
+def load_kmnist(*, input_shape=None, data_dir=None) -> DataBundle:
+    names = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]  # Clanuwat et al. 2018
+    return load_idx_dataset("kmnist", names, input_shape=input_shape, data_dir=data_dir)
