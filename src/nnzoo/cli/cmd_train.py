@@ -74,6 +74,9 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     if data.num_classes and options.get("num_classes") not in (None, data.num_classes):
         raise NnzooError(f"Model {name!r} was asked for {options['num_classes']} classes but "
                          f"dataset {data_name!r} has {data.num_classes}.")
+    from nnzoo.train.loop import check_input_fits
+
+    check_input_fits(model, data.train, data_name)
     return model, data, options, data_name
 
 

@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nnzoo.cli.main import main
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys; from nnzoo.cli.main import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("train", "eval", "list", "info", "summary"):
+        assert command in text
+
+
+def test_summary_prints_the_lecture_table(capsys):
+    assert main(["summary", "lenet5"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]
+            if line and not line.startswith("-")}
+    expected = {"C1": "28x28x6", "S2": "14x14x6", "C3": "10x10x16", "S4": "5x5x16",
+                "C5": "1x1x120", "F6": "84", "output": "10"}
+    for layer, size in expected.items():
+        assert size in rows[layer], rows[layer]
+    assert rows["C1"][-1] == "156" and rows["C5"][-1] == "48,120" and rows["total"][-1] == "61,706"
+
+
+def test_list_and_info(capsys):
+    assert main(["list"]) == 0
+    assert "lenet5" in capsys.readouterr().out
+    assert main(["info", "lenet5"]) == 0
+    text = capsys.readouterr().out
+    assert "LeCun" in text and "(1, 32, 32)" in text
+
+
+def test_train_then_eval(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "mlp", "--epochs", "2", "--no-progress", "--out", str(out),
+                 "-o", "hidden=32"]) == 0
+    assert f"run written to {out}" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and 0 <= metrics["test_top1"] <= 1
+    assert json.loads((out / "config.json").read_text())["model_options"]["hidden"] == 32
+    assert (out / "confusion.png").stat().st_size > 0
+    assert main(["eval", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["top1"] == pytest.approx(metrics["test_top1"])
+    assert main(["eval", str(out / "weights.safetensors")]) == 0  # weights alone also work
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "lenet"], "lenet5"),
+    (["train", "mlp", "--data", "digitz"], "digits"),
+    (["train", "mlp", "-o", "widht=3"], "hidden"),
+    (["train", "mlp", "-o", "hidden"], "KEY=VALUE"),
+    (["train", "lenet5", "--data", "xor", "--epochs", "1"], "cannot take"),
+    (["summary", "nope"], "nnzoo list"),
+    (["info", "lenet-5"], "lenet5"),
+])
+def test_bad_input_exits_2_with_one_paragraph(argv, needle, capsys, tmp_path):
+    assert main([*argv, *(["--out", str(tmp_path / "r")] if argv[0] == "train" else [])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnzoo: error:") and needle in err
+    assert "Traceback" not in err
+
+
+def test_unreadable_weights_and_existing_run(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    assert main(["eval", str(bad)]) == 2
+    assert "not a valid safetensors" in capsys.readouterr().err
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text('{"mine": 1}')
+    assert main(["train", "mlp", "--epochs", "1", "--out", str(run), "--no-progress"]) == 2
+    assert "already holds another run" in capsys.readouterr().err
+    assert (run / "metrics.json").read_text() == '{"mine": 1}'
+
+
+def test_console_script_exit_status(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "nnzoo.cli.main", "train", "nope"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
