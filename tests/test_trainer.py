@@ -134,3 +134,19 @@ def test_training_loss_hook_is_used():
 
     nnzoo.fit(Doubled(2, 2), nnzoo.load_dataset("xor"), epochs=2, batch_size=2, progress=False)
     assert Doubled.calls == 4
+
+
+def test_fit_under_torch_distributed_with_one_rank(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path}/rendezvous", rank=0,
+                            world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = nnzoo.create("mlp", in_features=2, hidden=(8,), num_classes=2)
+        result = nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=3, lr=0.01, progress=False,
+                           out=tmp_path / "run")
+        assert result.test["top1"] > 0.9
+        assert (tmp_path / "run" / "metrics.json").exists()  # rank 0 writes
+    finally:
+        dist.destroy_process_group()

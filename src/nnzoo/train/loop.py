@@ -162,15 +162,17 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     model.to(device)
     data = data.to(device)
     train = data.train
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        train = shard(train, torch.distributed.get_rank(), torch.distributed.get_world_size())
     check_input_fits(model, train, data.name)
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if distributed:  # under torchrun: each rank trains on its shard, gradients are averaged
+        train = shard(train, torch.distributed.get_rank(), torch.distributed.get_world_size())
     if channels_last is None:
         channels_last = _use_channels_last(model, train.x, device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
         train = Split(train.x.contiguous(memory_format=torch.channels_last), train.y)
 
+    step_model = nn.parallel.DistributedDataParallel(model) if distributed else model
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr,
                          momentum=momentum, weight_decay=weight_decay)
     scheduler = make_schedule(opt, schedule, epochs, c=schedule_c, step=schedule_step)
@@ -198,7 +200,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
             if custom_loss is not None:
                 batch_loss, outputs = custom_loss(x, y)
             else:
-                outputs = call_model(model, x)
+                outputs = call_model(step_model, x)
                 batch_loss = loss_fn(outputs, y)
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
