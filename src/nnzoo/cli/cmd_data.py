@@ -88,20 +88,24 @@ def _verify(args) -> int:
     folder = dataset_folder(args.name, args.data_dir)
     print(f"{args.name}: {folder}")
     report = verify(args.name, args.data_dir)
+    if args.name == "cifar10" and report[0][1] == "missing" and _present("cifar10", args.data_dir):
+        report = [(report[0][0], "not checked", None)]  # only the extracted batch files are there
     for file, status, path in report:
-        note = (f": {path.name} is an uncompressed copy and the published MD5 is of the .gz"
-                if status == "not checked" else "")
+        note = ""
+        if status == "not checked":
+            what = path.name if path is not None else "the extracted files"
+            note = f": {what} present; the published MD5 is of {file}"
         print(f"  {file:<28} {status}{note}")
-    if args.name == "cifar10" and any(s == "missing" for _, s, _ in report) \
-            and _present(args.name, args.data_dir):
-        print("  (the extracted batch files are present; the published checksum is of the "
-              "archive, so they are not checked)")
-        return 0
-    failed = [file for file, status, _ in report if status in ("missing", "checksum mismatch")]
-    if failed:
-        print(f"{len(failed)} of {len(report)} file(s) failed: missing files can be fetched with "
-              f"`nnzoo data download {args.name}`; a file with a checksum mismatch is not the "
-              f"published one (it still loads if it is well formed).")
+    missing = sum(status == "missing" for _, status, _ in report)
+    wrong = sum(status == "checksum mismatch" for _, status, _ in report)
+    notes = []
+    if missing:
+        notes.append(f"{missing} missing: `nnzoo data download {args.name}` fetches them")
+    if wrong:
+        notes.append(f"{wrong} differ from the published file(s): well-formed files still load, "
+                     f"but results need not match published ones")
+    if notes:
+        print(f"{missing + wrong} of {len(report)} file(s) failed; {'; '.join(notes)}.")
         return 2
     return 0
 
