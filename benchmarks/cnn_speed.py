@@ -1,0 +1,210 @@
+"""CNN training speed: ``nnzoo.fit`` against the plain PyTorch way, in the same run.
+
+For each model, the same initial weights, the same training data, batch size, epochs, optimizer
+(Adam) and learning rate are trained twice, back to back:
+
+- nnzoo: ``nnzoo.fit`` (whole split on the device, on-device shuffling and slicing, fused Adam,
+  losses summed on the device and read once per epoch, channels_last on CPU);
+- plain: ``DataLoader(TensorDataset(x, y), shuffle=True)``, ``loss.item()`` every step,
+  ``torch.optim.Adam`` with its defaults, the model in its default memory format.
+
+Training throughput counts training steps only (nnzoo's validation pass is left out). The
+achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
+hooks) times 3 for forward + backward, times samples/s; the peak is the best float32 ``torch.mm``
+rate of this machine. Models: LeNet-5 on the embedded digits at 32x32; the CIFAR ResNet-20 on
+a CIFAR-10 subset when its files are in the data folder, else on synthetic 32x32x3 images
+(ten smooth class templates plus noise, so accuracy still means something). Augmentation is
+off for both paths, so both do the same work.
+
+    OMP_NUM_THREADS= python benchmarks/cnn_speed.py            # about 2-3 minutes on 2 cores
+    python benchmarks/cnn_speed.py --models lenet5 --epochs 5 --batch-size 128
+
+Writes ``benchmarks/results/cnn_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import nnzoo
+from nnzoo.data import DataBundle, Split
+
+RESULTS = Path(__file__).parent / "results" / "cnn_speed.json"
+SEED = 0
+
+
+def matmul_peak(n: int = 2048, repeats: int = 7) -> float:
+    """Best float32 GFLOP/s of an n x n matrix product (2·n³ FLOPs) on this CPU."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def forward_flops(model: nn.Module, x: torch.Tensor) -> float:
+    """FLOPs (2 per multiply-add) of one sample's forward pass through Conv2d and Linear layers."""
+    total = 0
+
+    def conv(m, _, out):
+        nonlocal total
+        total += 2 * out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear(m, _, out):
+        nonlocal total
+        total += 2 * out[0].numel() * m.in_features
+
+    hooks = [m.register_forward_hook(conv if isinstance(m, nn.Conv2d) else linear)
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model.eval()(x[:1])
+    for h in hooks:
+        h.remove()
+    return float(total)
+
+
+def synthetic_cifar(n_train: int, n_test: int, seed: int = SEED) -> DataBundle:
+    """Ten smooth random colour templates; a sample is its class template plus pixel noise."""
+    g = torch.Generator().manual_seed(seed)
+    templates = F.interpolate(torch.rand(10, 3, 4, 4, generator=g), size=(32, 32), mode="bilinear",
+                              align_corners=False)
+
+    def split(n):
+        y = torch.randint(0, 10, (n,), generator=g)
+        x = 0.35 * templates[y] + 0.65 * torch.rand(n, 3, 32, 32, generator=g)  # in [0, 1]
+        return Split(x, y)
+
+    return DataBundle("synthetic-cifar", split(n_train), split(n_test // 2), split(n_test),
+                      num_classes=10, input_shape=(3, 32, 32),
+                      info={"source": "synthetic: class templates + noise"})
+
+
+def subset(split: Split, n: int) -> Split:
+    return split.take(torch.arange(min(n, len(split))))
+
+
+def load_data(name: str, samples: int) -> DataBundle:
+    entry = nnzoo.get_entry(name)
+    if entry.dataset != "cifar10":
+        return nnzoo.load_dataset(entry.dataset, input_shape=entry.input_shape)
+    try:
+        data = nnzoo.load_dataset("cifar10", input_shape=entry.input_shape, augment=False)
+    except nnzoo.NnzooError:
+        return synthetic_cifar(samples, samples // 4)
+    return DataBundle("cifar10-subset", subset(data.train, samples), subset(data.val, samples // 8),
+                      subset(data.test, samples // 4), num_classes=10, input_shape=data.input_shape)
+
+
+def build(name: str) -> nn.Module:
+    torch.manual_seed(SEED)  # the same initial weights for both paths
+    return nnzoo.create(name)
+
+
+def train_nnzoo(name, data, epochs, batch_size, lr):
+    model = build(name)
+    start = time.perf_counter()
+    result = nnzoo.fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, device="cpu",
+                       seed=SEED, progress=False)
+    return {"samples_per_second": len(data.train) * epochs / result.train_seconds,
+            "train_seconds": result.train_seconds, "wall_seconds": time.perf_counter() - start,
+            "test_top1": result.test["top1"]}
+
+
+def train_plain(name, data, epochs, batch_size, lr):
+    """The way most tutorials write it."""
+    model = build(name)
+    start = time.perf_counter()
+    loader = DataLoader(TensorDataset(data.train.x, data.train.y), batch_size=batch_size,
+                        shuffle=True, generator=torch.Generator().manual_seed(SEED))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    train_seconds = 0.0
+    for _ in range(epochs):
+        model.train()
+        epoch_start = time.perf_counter()
+        running = 0.0
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            running += loss.item()
+        train_seconds += time.perf_counter() - epoch_start
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in DataLoader(TensorDataset(data.test.x, data.test.y), batch_size=1024):
+            correct += (model(x).argmax(1) == y).sum().item()
+    return {"samples_per_second": len(data.train) * epochs / train_seconds,
+            "train_seconds": train_seconds, "wall_seconds": time.perf_counter() - start,
+            "test_top1": correct / len(data.test)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="lenet5,resnet20",
+                        help="comma-separated registered models (default lenet5,resnet20)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per run (default: 10 for LeNet-5, 2 for others)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--samples", type=int, default=2048,
+                        help="training samples for the CIFAR models (default 2048)")
+    args = parser.parse_args(argv)
+
+    peak = matmul_peak()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{platform.processor() or platform.machine()}; float32 matmul peak {peak:.1f} GFLOP/s")
+    rows = []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        if name not in nnzoo.list_models():
+            print(f"skipping {name}: not registered")
+            continue
+        data = load_data(name, args.samples)
+        epochs = args.epochs or (10 if name == "lenet5" else 2)
+        flops = 3 * forward_flops(build(name), data.train.x)
+        runs = {"plain": train_plain(name, data, epochs, args.batch_size, args.lr),
+                "nnzoo": train_nnzoo(name, data, epochs, args.batch_size, args.lr)}
+        for path, run in runs.items():
+            run["gflops"] = flops * run["samples_per_second"] / 1e9
+            run["share_of_peak"] = run["gflops"] / peak
+        rows.append({"model": name, "data": data.name, "train_samples": len(data.train),
+                     "test_samples": len(data.test), "epochs": epochs,
+                     "batch_size": args.batch_size, "train_flops_per_sample": flops, **runs,
+                     "speedup": runs["nnzoo"]["samples_per_second"]
+                                / runs["plain"]["samples_per_second"]})
+
+    header = (f"{'model':<10} {'data':<16} {'path':<6} {'samples/s':>10} {'test top-1':>10} "
+              f"{'GFLOP/s':>8} {'% peak':>7} {'nnzoo/plain':>11}")
+    print(header + "\n" + "-" * len(header))
+    for r in rows:
+        for path in ("plain", "nnzoo"):
+            run = r[path]
+            ratio = f"{r['speedup']:.2f}x" if path == "nnzoo" else ""
+            print(f"{r['model']:<10} {r['data']:<16} {path:<6} {run['samples_per_second']:>10.0f} "
+                  f"{run['test_top1']:>10.3f} {run['gflops']:>8.2f} "
+                  f"{100 * run['share_of_peak']:>6.1f}% {ratio:>11}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+              "machine": platform.machine(), "matmul_peak_gflops": peak, "lr": args.lr,
+              "optimizer": "adam", "seed": SEED, "results": rows}
+    temp = RESULTS.with_suffix(".json.part")
+    temp.write_text(json.dumps(report, indent=2))
+    temp.replace(RESULTS)
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
