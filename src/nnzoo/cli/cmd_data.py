@@ -63,11 +63,11 @@ def _present(name: str, data_dir) -> bool:
     source = SOURCES[name]
     folder = dataset_folder(name, data_dir)
     if name == "cifar10":
-        from nnzoo.data.cifar import FOLDER, TEST_FILES, TRAIN_FILES
+        from nnzoo.data.cifar import ARCHIVE, FOLDER, TEST_FILES, TRAIN_FILES
 
         extracted = any(all((d / f).is_file() for f in TRAIN_FILES + TEST_FILES)
                         for d in (folder / FOLDER, folder))
-        return extracted or find_file(folder, *source.files, source.raw_ok) is not None
+        return extracted or (folder / ARCHIVE).is_file()
     return all(find_file(folder, f, source.raw_ok) for f in source.files)
 
 
@@ -125,7 +125,8 @@ def _show(args) -> int:
     if data.class_names:
         counts = Counter(data.train.y.tolist()) if data.task == "classify" else {}
         print("  classes (training count): " + ", ".join(
-            f"{i} {n} ({counts.get(i, 0)})" for i, n in enumerate(data.class_names)))
+            (f"{n}" if n == str(i) else f"{i} {n}") + f" ({counts.get(i, 0)})"
+            for i, n in enumerate(data.class_names)))
     for key, value in data.info.items():
         print(f"  {key}: {value}")
     if "augment" not in data.info:
