@@ -1,0 +1,256 @@
+"""A multilayer perceptron trained by explicit backpropagation, no autograd: Rumelhart, Hinton &
+Williams, "Learning representations by back-propagating errors", Nature 323, 1986; written in
+the notation of Hagan, Demuth, Beale & De Jesús, *Neural Network Design*, ch. 11.
+
+Forward, for layers m = 1..M (a^(0) = x):
+
+    n^(m) = W^(m) a^(m-1) + b^(m),        a^(m) = f^(m)(n^(m))
+
+Backward, the sensitivities s^(m) = ∂F/∂n^(m) of the per-sample loss F:
+
+    s^(M) = -2 F'(n^(M)) (t - a^(M))               F = (t - a)ᵀ(t - a)    ("sse")
+    s^(M) = F'(n^(M)) ∇_a F                        any other loss
+    s^(m) = F'(n^(m)) (W^(m+1))ᵀ s^(m+1),           m = M-1, ..., 1
+
+where F'(n) = diag(f'(n_1), ..., f'(n_S)) (the activation table's analytic derivatives) — or, for a
+``softmax`` layer, its Jacobian diag(a) - a aᵀ. Steepest descent with learning rate α:
+
+    W^(m) ← W^(m) - α s^(m) (a^(m-1))ᵀ,        b^(m) ← b^(m) - α s^(m)
+
+Losses: ``sse`` F = Σ_i (t_i - a_i)² (Hagan's), ``mse`` the same divided by the S^(M) outputs,
+``ce`` cross-entropy, for a ``softmax`` output (F = -Σ t_i ln a_i) or ``logsig`` outputs
+(F = -Σ [t ln a + (1 - t) ln(1 - a)]); with either, s^(M) = a - t.
+
+Batches: the gradient of a batch of Q samples is the AVERAGE of the per-sample gradients, i.e.
+of J = (1/Q) Σ_q F_q, so a batch of one is Hagan's online rule and the full batch his batching
+rule with α scaled by 1/Q. Weight decay η shrinks the weights (not the biases) each step:
+W ← (1 - ηα) W - α s aᵀ.
+
+    >>> net = BackpropMLP([2, 2, 1], "logsig")
+    >>> losses = net.fit(xor_x, xor_y, lr=2.0, epochs=3000)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from nnzoo.errors import NnzooError
+from nnzoo.layers.activations import get_activation
+from nnzoo.registry import register_model
+
+LOSSES = ("sse", "mse", "ce")
+
+
+def _softmax_backward(a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """(diag(a) - a aᵀ) g for each row: the softmax Jacobian (symmetric) times g."""
+    return a * (g - (a * g).sum(dim=1, keepdim=True))
+
+
+class BackpropMLP(nn.Module):
+    """Dense layers ``sizes[0] → … → sizes[-1]`` with one transfer function per layer.
+
+    Args:
+        sizes: units per layer, input first: ``[2, 2, 1]`` is the 2-2-1 XOR network.
+        activations: one name per layer (``len(sizes) - 1``) or one name for all; any function
+            of ``nnzoo.layers.activations`` with a derivative, or ``softmax``.
+        loss: ``sse``, ``mse`` or ``ce`` (see the module docstring).
+        weight_decay: η of W ← (1 - ηα) W.
+    """
+
+    def __init__(self, sizes, activations="logsig", loss: str = "sse", weight_decay: float = 0.0):
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise NnzooError(f"sizes must list at least an input and an output width, all >= 1; "
+                             f"got {sizes}.")
+        names = [activations] * (len(sizes) - 1) if isinstance(activations, str) else list(activations)
+        if len(names) != len(sizes) - 1:
+            raise NnzooError(f"Got {len(names)} activations for {len(sizes) - 1} layers; give one "
+                             f"per layer or a single name.")
+        self.transfer = [None if name == "softmax" else get_activation(name) for name in names]
+        for name, f in zip(names, self.transfer):
+            if f is not None and f.derivative is None:
+                raise NnzooError(f"Activation {name!r} has no derivative, so backpropagation cannot "
+                                 f"pass through it.")
+        if loss not in LOSSES:
+            raise NnzooError(f"Unknown loss {loss!r}; expected one of {', '.join(LOSSES)}.")
+        if loss == "ce" and names[-1] not in ("softmax", "logistic", "sigmoid", "logsig"):
+            raise NnzooError(f"Cross-entropy needs a softmax or logsig output layer, not "
+                             f"{names[-1]!r}.")
+        self.sizes, self.activations, self.loss, self.weight_decay = sizes, names, loss, weight_decay
+        self.layers = nn.ModuleList(nn.Linear(s_in, s_out) for s_in, s_out in zip(sizes, sizes[1:]))
+        self._grads: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def _f(self, m: int, n: torch.Tensor) -> torch.Tensor:
+        f = self.transfer[m]
+        return torch.softmax(n, dim=1) if f is None else f.fn(n)
+
+    def _back(self, m: int, n: torch.Tensor, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """F'(n^(m)) g: the derivative of layer m's transfer function applied to g, per row."""
+        f = self.transfer[m]
+        return _softmax_backward(a, g) if f is None else f.derivative(n) * g
+
+    def propagate(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Net inputs [n^(1)..n^(M)] and outputs [a^(0)=x, a^(1)..a^(M)], each (Q, S^(m))."""
+        a = [x.flatten(1)]
+        n = []
+        for m, layer in enumerate(self.layers):
+            n.append(a[-1] @ layer.weight.T + layer.bias)  # n^(m) = W^(m) a^(m-1) + b^(m)
+            a.append(self._f(m, n[-1]))                    # a^(m) = f^(m)(n^(m))
+        return n, a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.propagate(x)[1][-1]  # a^(M), (Q, S^(M))
+
+    def targets(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """Targets t (Q, S^(M)): as given if 2-D; class ids become one-hot (0/1) rows."""
+        if y.dim() == 2:
+            return y.to(like.dtype)
+        if like.shape[1] == 1:
+            return y[:, None].to(like.dtype)
+        return nn.functional.one_hot(y.long(), like.shape[1]).to(like.dtype)
+
+    def loss_value(self, a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """J = mean over the batch of the per-sample loss F."""
+        if self.loss == "ce":
+            if self.transfer[-1] is None:
+                per_sample = -(t * a.clamp_min(1e-300).log()).sum(1)
+            else:
+                per_sample = -(t * a.clamp_min(1e-300).log()
+                               + (1 - t) * (1 - a).clamp_min(1e-300).log()).sum(1)
+        else:
+            per_sample = ((t - a) ** 2).sum(1) / (a.shape[1] if self.loss == "mse" else 1)
+        return per_sample.mean()
+
+    @torch.no_grad()
+    def backpropagate(self, x: torch.Tensor, y: torch.Tensor):
+        """The loss J of the batch and [(∂J/∂W^(m), ∂J/∂b^(m)) for m = 1..M]."""
+        n, a = self.propagate(x)
+        t = self.targets(y, a[-1])
+        M, Q = len(self.layers), a[0].shape[0]
+        if self.loss == "ce":
+            s = a[-1] - t                                          # F'(n) ∇_a F simplifies to a - t
+        else:
+            scale = 2.0 / (a[-1].shape[1] if self.loss == "mse" else 1)
+            s = self._back(M - 1, n[-1], a[-1], -scale * (t - a[-1]))  # s^(M) = -2 F'(n^(M)) (t - a)
+        grads = [None] * M
+        for m in reversed(range(M)):
+            grads[m] = (s.T @ a[m] / Q, s.mean(0))                 # s^(m) (a^(m-1))ᵀ, s^(m)
+            if m > 0:
+                W = self.layers[m].weight
+                s = self._back(m - 1, n[m - 1], a[m], s @ W)       # s^(m) = F'(n^(m)) Wᵀ s^(m+1)
+        return self.loss_value(a[-1], t), grads
+
+    def gradients(self, x: torch.Tensor, y: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """[(dW, db)] per layer, the batch-averaged gradient; :meth:`step` applies them."""
+        self._grads = self.backpropagate(x, y)[1]
+        return self._grads
+
+    @torch.no_grad()
+    def step(self, lr: float, grads=None) -> None:
+        """W ← (1 - ηα) W - α dW,  b ← b - α db, with the last :meth:`gradients` by default."""
+        grads = grads if grads is not None else self._grads
+        if grads is None:
+            raise NnzooError("step() needs gradients: call gradients(x, y) first.")
+        for layer, (dW, db) in zip(self.layers, grads):
+            if self.weight_decay:
+                layer.weight.mul_(1 - self.weight_decay * lr)
+            layer.weight.sub_(lr * dW)
+            layer.bias.sub_(lr * db)
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor, *, lr: float = 1.0, epochs: int = 1000,
+            batch_size: int | None = None, seed: int = 0) -> list[float]:
+        """Steepest descent by backpropagation; returns the mean loss of each epoch.
+
+        ``batch_size`` None trains on the whole set at once (batching); 1 is online learning.
+        Batches are drawn in an order shuffled by ``seed`` each epoch.
+        """
+        dtype = self.layers[0].weight.dtype
+        x, y = torch.as_tensor(x).to(dtype), torch.as_tensor(y)
+        q = len(x)
+        size = q if batch_size is None else max(1, min(int(batch_size), q))
+        generator = torch.Generator().manual_seed(seed)
+        history = []
+        for _ in range(epochs):
+            order = torch.randperm(q, generator=generator) if size < q else torch.arange(q)
+            total = 0.0
+            for start in range(0, q, size):
+                index = order[start:start + size]
+                loss, grads = self.backpropagate(x[index], y[index])
+                self.step(lr, grads)
+                total += loss.item() * len(index)
+            history.append(total / q)
+        return history
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Class ids: argmax of the outputs, or for one output unit whether a passes the middle
+        of its transfer function's range (0.5 for logsig, 0 for tansig; 0.5 if unbounded)."""
+        weight = self.layers[0].weight
+        a = self(torch.as_tensor(x).to(weight.device, weight.dtype))
+        if a.shape[1] > 1:
+            return a.argmax(1)
+        f = self.transfer[-1]
+        lo, hi = (0.0, 1.0) if f is None else f.range
+        middle = (lo + hi) / 2 if math.isfinite(lo) and math.isfinite(hi) else 0.5
+        return (a[:, 0] >= middle).long()
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """Fraction of samples whose class :meth:`predict` gets right."""
+        return (self.predict(x).cpu() == torch.as_tensor(y).long().cpu()).double().mean().item()
+
+
+def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.0,
+                 batch_size: int | None = None, seed: int = 0, out=None, overwrite: bool = False,
+                 config: dict | None = None, **_ignored):
+    """``nnzoo train mlp-backprop``: the explicit backpropagation rule in place of autograd.
+
+    Takes the trainer's signature (``nnzoo.fit``), ignores its optimizer options, and returns a
+    ``FitResult``; its history has the training loss every epoch and accuracies at the end.
+    """
+    import time
+
+    from nnzoo.train.loop import FitResult
+    from nnzoo.train.run_folder import RunFolder
+
+    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    run_config = dict(config or {})
+    run_config.setdefault("training", {}).update(rule="backpropagation", epochs=epochs, lr=lr,
+                                                 batch_size=batch_size, seed=seed, loss=model.loss)
+    if folder:
+        folder.write_json("config.json", run_config)
+    model.cpu()
+    start = time.perf_counter()
+    losses = model.fit(data.train.x, data.train.y, lr=lr, epochs=epochs, batch_size=batch_size,
+                       seed=seed)
+    seconds = time.perf_counter() - start
+    history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(losses)]
+    history[-1].update(top1=model.score(data.train.x, data.train.y),
+                       val_top1=model.score(data.val.x, data.val.y))
+    with torch.no_grad():
+        a = model(data.test.x.to(model.layers[0].weight.dtype))
+        test_loss = model.loss_value(a, model.targets(data.test.y, a)).item()
+    test = {"loss": test_loss, "top1": model.score(data.test.x, data.test.y)}
+    result = FitResult(history, test, len(losses), len(losses), seconds,
+                       len(data.train) * len(losses) / max(seconds, 1e-9), folder.path if folder else None)
+    if folder:
+        metrics = {**result.metrics, "history": history}
+        folder.save_weights(model, {**run_config, "result": metrics})
+        folder.write_json("metrics.json", metrics)
+        from nnzoo.explain.curves import plot_curves
+
+        folder.save_figure(plot_curves(history, title="explicit backpropagation"), "curves.png")
+    return result
+
+
+@register_model("mlp-backprop", family="classic", paper="Rumelhart, Hinton & Williams 1986",
+                input_shape=(2,), dataset="xor", task="classify", params=9,
+                defaults={"epochs": 3000, "lr": 2.0, "trainer": "nnzoo.models.backprop:fit_backprop"})
+def mlp_backprop(*, sizes: tuple[int, ...] = (2, 2, 1), activations="logsig", loss: str = "sse",
+                 weight_decay: float = 0.0) -> BackpropMLP:
+    """MLP trained by explicit backpropagation sensitivities (default the 2-2-1 XOR net)."""
+    return BackpropMLP(list(sizes), activations, loss, weight_decay)
