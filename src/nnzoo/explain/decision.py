@@ -31,7 +31,7 @@ def grid_limits(x: torch.Tensor, margin: float = 0.25) -> tuple[float, float, fl
 @torch.no_grad()
 def plot_decision_regions(ax, predict, x: torch.Tensor, y: torch.Tensor, *, title: str | None = None,
                           resolution: int = 200, limits=None, class_names=None,
-                          show_errors: bool = True, legend: bool = True):
+                          show_errors: bool = True, legend: bool = True, point_size: float = 22):
     """Fill ``ax`` with the class ``predict`` gives each point of a grid, then draw ``x``, ``y``."""
     import matplotlib.colors as mcolors
 
@@ -51,12 +51,13 @@ def plot_decision_regions(ax, predict, x: torch.Tensor, y: torch.Tensor, *, titl
     for c in range(k):
         chosen = y == c
         if chosen.any():
-            ax.scatter(x[chosen, 0], x[chosen, 1], s=22, color=colours[c], edgecolors="black",
+            ax.scatter(x[chosen, 0], x[chosen, 1], s=point_size, color=colours[c], edgecolors="black",
                        linewidths=0.4, label=f"class {names[c]}", zorder=3)
     if show_errors:
         wrong = torch.as_tensor(predict(x)).long().cpu() != y
         if wrong.any():
-            mark_points(ax, x[wrong], label=f"misclassified ({int(wrong.sum())})")
+            mark_points(ax, x[wrong], label=f"misclassified ({int(wrong.sum())})",
+                        size=max(110, 4 * point_size))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("$x_1$")
@@ -64,13 +65,13 @@ def plot_decision_regions(ax, predict, x: torch.Tensor, y: torch.Tensor, *, titl
     if title:
         ax.set_title(title)
     if legend:
-        ax.legend(fontsize=8, loc="best", framealpha=0.8)
+        ax.legend(fontsize=8, loc="best", framealpha=0.8, markerscale=min(1.0, 40 / point_size))
     return ax
 
 
-def mark_points(ax, points: torch.Tensor, *, label: str | None = None):
+def mark_points(ax, points: torch.Tensor, *, label: str | None = None, size: float = 110):
     """Ring ``points`` (N, 2) in red."""
-    ax.scatter(points[:, 0], points[:, 1], s=110, facecolors="none", edgecolors="red",
+    ax.scatter(points[:, 0], points[:, 1], s=size, facecolors="none", edgecolors="red",
                linewidths=1.6, label=label, zorder=4)
 
 
