@@ -115,10 +115,11 @@ def decision_regions_picture(model, data, folder) -> list[Path]:
 
     was_training = model.training
     model.eval()
+    predict = predictor(model)
+    accuracy = (predict(data.test.x).cpu() == data.test.y.cpu()).double().mean().item()
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    plot_decision_regions(ax, predictor(model), data.test.x, data.test.y,
-                          class_names=data.class_names,
-                          title=f"{type(model).__name__} on {data.name} (test set)")
+    plot_decision_regions(ax, predict, data.test.x, data.test.y, class_names=data.class_names,
+                          title=f"{type(model).__name__} on {data.name}: test accuracy {accuracy:.1%}")
     model.train(was_training)
     fig.tight_layout()
     if hasattr(folder, "save_figure"):  # a RunFolder: written atomically

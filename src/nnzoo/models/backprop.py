@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from nnzoo.errors import NnzooError
-from nnzoo.layers.activations import get_activation
+from nnzoo.layers.activations import Activation, get_activation
 from nnzoo.registry import register_model
 
 LOSSES = ("sse", "mse", "ce")
@@ -70,9 +70,8 @@ class BackpropMLP(nn.Module):
         if len(names) != len(sizes) - 1:
             raise NnzooError(f"Got {len(names)} activations for {len(sizes) - 1} layers; give one "
                              f"per layer or a single name.")
-        self.transfer = [None if name == "softmax" else get_activation(name) for name in names]
-        for name, f in zip(names, self.transfer):
-            if f is not None and f.derivative is None:
+        for name in names:
+            if name != "softmax" and get_activation(name).derivative is None:
                 raise NnzooError(f"Activation {name!r} has no derivative, so backpropagation cannot "
                                  f"pass through it.")
         if loss not in LOSSES:
@@ -82,24 +81,23 @@ class BackpropMLP(nn.Module):
                              f"{names[-1]!r}.")
         self.sizes, self.activations, self.loss, self.weight_decay = sizes, names, loss, weight_decay
         self.layers = nn.ModuleList(nn.Linear(s_in, s_out) for s_in, s_out in zip(sizes, sizes[1:]))
+        # f^(m) as modules (so layer tables show them); each Activation carries its derivative.
+        self.transfer = nn.ModuleList(nn.Softmax(dim=1) if name == "softmax" else Activation(name)
+                                      for name in names)
         self._grads: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-
-    def _f(self, m: int, n: torch.Tensor) -> torch.Tensor:
-        f = self.transfer[m]
-        return torch.softmax(n, dim=1) if f is None else f.fn(n)
 
     def _back(self, m: int, n: torch.Tensor, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """F'(n^(m)) g: the derivative of layer m's transfer function applied to g, per row."""
         f = self.transfer[m]
-        return _softmax_backward(a, g) if f is None else f.derivative(n) * g
+        return _softmax_backward(a, g) if isinstance(f, nn.Softmax) else f.derivative(n) * g
 
     def propagate(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Net inputs [n^(1)..n^(M)] and outputs [a^(0)=x, a^(1)..a^(M)], each (Q, S^(m))."""
         a = [x.flatten(1)]
         n = []
-        for m, layer in enumerate(self.layers):
-            n.append(a[-1] @ layer.weight.T + layer.bias)  # n^(m) = W^(m) a^(m-1) + b^(m)
-            a.append(self._f(m, n[-1]))                    # a^(m) = f^(m)(n^(m))
+        for layer, f in zip(self.layers, self.transfer):
+            n.append(layer(a[-1]))  # n^(m) = W^(m) a^(m-1) + b^(m)
+            a.append(f(n[-1]))      # a^(m) = f^(m)(n^(m))
         return n, a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,7 +114,7 @@ class BackpropMLP(nn.Module):
     def loss_value(self, a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """J = mean over the batch of the per-sample loss F."""
         if self.loss == "ce":
-            if self.transfer[-1] is None:
+            if isinstance(self.transfer[-1], nn.Softmax):
                 per_sample = -(t * a.clamp_min(1e-300).log()).sum(1)
             else:
                 per_sample = -(t * a.clamp_min(1e-300).log()
@@ -194,7 +192,7 @@ class BackpropMLP(nn.Module):
         if a.shape[1] > 1:
             return a.argmax(1)
         f = self.transfer[-1]
-        lo, hi = (0.0, 1.0) if f is None else f.range
+        lo, hi = (0.0, 1.0) if isinstance(f, nn.Softmax) else f.function.range
         middle = (lo + hi) / 2 if math.isfinite(lo) and math.isfinite(hi) else 0.5
         return (a[:, 0] >= middle).long()
 
@@ -210,7 +208,8 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
     """``nnzoo train mlp-backprop``: the explicit backpropagation rule in place of autograd.
 
     Takes the trainer's signature (``nnzoo.fit``), ignores its optimizer options, and returns a
-    ``FitResult``; its history has the training loss every epoch and accuracies at the end.
+    ``FitResult`` whose history has the training loss of every epoch; ``metrics.json`` adds the
+    final training and validation accuracy.
     """
     import time
 
@@ -229,8 +228,8 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
                        seed=seed)
     seconds = time.perf_counter() - start
     history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(losses)]
-    history[-1].update(top1=model.score(data.train.x, data.train.y),
-                       val_top1=model.score(data.val.x, data.val.y))
+    accuracy = {"train_top1": model.score(data.train.x, data.train.y),
+                "val_top1": model.score(data.val.x, data.val.y)}
     with torch.no_grad():
         a = model(data.test.x.to(model.layers[0].weight.dtype))
         test_loss = model.loss_value(a, model.targets(data.test.y, a)).item()
@@ -238,12 +237,14 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
     result = FitResult(history, test, len(losses), len(losses), seconds,
                        len(data.train) * len(losses) / max(seconds, 1e-9), folder.path if folder else None)
     if folder:
-        metrics = {**result.metrics, "history": history}
+        metrics = {**result.metrics, **accuracy, "history": history}
         folder.save_weights(model, {**run_config, "result": metrics})
         folder.write_json("metrics.json", metrics)
         from nnzoo.explain.curves import plot_curves
 
-        folder.save_figure(plot_curves(history, title="explicit backpropagation"), "curves.png")
+        thinned = history[::max(1, len(history) // 200)]  # ≤ ~200 markers, the last kept
+        thinned += history[-1:] if thinned[-1] is not history[-1] else []
+        folder.save_figure(plot_curves(thinned, title="explicit backpropagation"), "curves.png")
     return result
 
 
@@ -253,4 +254,6 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
 def mlp_backprop(*, sizes: tuple[int, ...] = (2, 2, 1), activations="logsig", loss: str = "sse",
                  weight_decay: float = 0.0) -> BackpropMLP:
     """MLP trained by explicit backpropagation sensitivities (default the 2-2-1 XOR net)."""
+    if isinstance(activations, str) and "," in activations:  # from the CLI: -o activations=tansig,logsig
+        activations = [name.strip() for name in activations.split(",")]
     return BackpropMLP(list(sizes), activations, loss, weight_decay)

@@ -78,18 +78,27 @@ class Perceptron(nn.Module):
             units = classes
         else:
             units = max(1, math.ceil(math.log2(classes)))
-        # Zero start, as in the lectures: the first sample is then always an error (a tie is +1).
-        self.weight = nn.Parameter(torch.zeros(units, in_features))  # W, (S, p)
-        self.bias = nn.Parameter(torch.zeros(units))                 # b, (S,)
+        self.units = nn.Linear(in_features, units)  # W (S, p) and b (S,)
+        # Zero start, as in the lectures: every output then starts at +1 (a tie goes to +1).
+        nn.init.zeros_(self.units.weight)
+        nn.init.zeros_(self.units.bias)
         self.history: list[int] = []
         self.converged: bool | None = None
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.units.weight  # W, (S, p)
+
+    @property
+    def bias(self) -> nn.Parameter:
+        return self.units.bias  # b, (S,)
 
     @property
     def num_classes(self) -> int:
         return self.classes or 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(1) @ self.weight.T + self.bias  # n = W x + b, (N, S)
+        return self.units(x.flatten(1))  # n = W x + b, (N, S)
 
     @torch.no_grad()
     def output(self, x: torch.Tensor) -> torch.Tensor:
