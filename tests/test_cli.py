@@ -90,3 +90,11 @@ def test_console_script_exit_status(tmp_path):
     result = subprocess.run([sys.executable, "-m", "nnzoo.cli.main", "train", "nope"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_eval_of_a_single_output_learner_uses_its_own_rule(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "perceptron", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["top1"] == 1.0  # blobs are separable

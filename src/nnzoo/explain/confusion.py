@@ -17,7 +17,8 @@ def confusion_matrix(model, split, num_classes: int, batch_size: int = 1024) -> 
     device = next(model.parameters()).device
     counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
     for x, y in iterate_batches(split.to(device), batch_size):
-        predicted = call_model(model, x).argmax(-1)
+        predict = getattr(model, "predict", None)
+        predicted = predict(x) if callable(predict) else call_model(model, x).argmax(-1)
         keep = y >= 0
         index = (y[keep] * num_classes + predicted[keep]).cpu()
         counts += torch.bincount(index, minlength=num_classes ** 2).view(num_classes, num_classes)
