@@ -8,6 +8,7 @@ _LAZY = {
     "RNN": "recurrent", "LSTM": "recurrent", "GRU": "recurrent", "Recurrence": "recurrent",
     "ElmanCell": "cells", "JordanCell": "cells", "GRUCell": "cells",
     "LSTMCell": "cells_lstm", "PeepholeLSTMCell": "cells_lstm", "CoupledLSTMCell": "cells_lstm",
+    "ClockworkCell": "clockwork", "ClockworkRNN": "clockwork",
 }
 
 __all__ = sorted(_LAZY)
