@@ -9,6 +9,7 @@ _LAZY = {
     "ElmanCell": "cells", "JordanCell": "cells", "GRUCell": "cells",
     "LSTMCell": "cells_lstm", "PeepholeLSTMCell": "cells_lstm", "CoupledLSTMCell": "cells_lstm",
     "ClockworkCell": "clockwork", "ClockworkRNN": "clockwork",
+    "ConvLSTMCell": "convlstm", "ConvLSTM": "convlstm",
 }
 
 __all__ = sorted(_LAZY)
