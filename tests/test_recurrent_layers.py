@@ -154,6 +154,20 @@ def test_coupled_layer_is_the_lstm_with_input_gate_one_minus_forget():
     torch.testing.assert_close(c_n[0], c)
 
 
+def test_coupled_layer_is_torch_lstm_with_input_weights_minus_forget_weights():
+    # 1 − σ(a) = σ(−a), so i = 1 − f is an input gate whose weights are the forget gate's negated.
+    torch.manual_seed(7)
+    layer = LSTM(I, H, num_layers=2, bidirectional=True, batch_first=True, coupled=True).double()
+    ref = nn.LSTM(I, H, num_layers=2, bidirectional=True, batch_first=True).double()
+    weights = {}
+    for name, w in layer.state_dict().items():
+        f, g, o = w.split(H)
+        weights[name] = torch.cat([-f, f, g, o])
+    ref.load_state_dict(weights)
+    x = sequence(True)
+    assert_same(layer(x, lengths=LENGTHS), torch_with_lengths(ref, x, LENGTHS, True))
+
+
 @pytest.mark.parametrize("layer", [RNN(I, H, 2), LSTM(I, H, 2, bidirectional=True), GRU(I, H, 2),
                                    LSTM(I, H, 2, peephole=True), LSTM(I, H, 2, coupled=True),
                                    GRU(I, H, 2, bidirectional=True, explicit=True)],
