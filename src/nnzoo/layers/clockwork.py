@@ -114,7 +114,7 @@ class ClockworkRNN(nn.Module):
             lengths = check_lengths(lengths, steps, batch)
         state = self.cell.initial_state(x[0]) if hx is None else (hx[0],)
         p = self.cell.recurrent_weights()                                  # mask applied once
-        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih)          # (T, B, H), one matmul
+        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # T × (B, H), one matmul
         active = self.cell.active(torch.arange(steps, device=x.device)[:, None])   # (T, H)
         out, (h,) = scan(lambda t, s: self.cell.step(p, gx[t], s, active[t]), steps, state, lengths)
         return (out.transpose(0, 1) if self.batch_first else out), h.unsqueeze(0)

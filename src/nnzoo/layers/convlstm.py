@@ -127,7 +127,7 @@ class ConvLSTM(nn.Module):
             lengths = check_lengths(lengths, steps, batch)
         finals = []
         for k, cell in enumerate(self.cells):
-            gx = cell.input_projection(x.flatten(0, 1)).unflatten(0, (steps, batch))  # one conv
+            gx = cell.input_projection(x.flatten(0, 1)).unflatten(0, (steps, batch)).unbind(0)  # one conv
             state = cell.initial_state(gx[0]) if hx is None else (hx[0][k], hx[1][k])
             x, last = scan(lambda t, s: cell.step(cell, gx[t], s), steps, state, lengths)
             finals.append(last)

@@ -130,7 +130,9 @@ class _RecurrentLayer(nn.Module):
             outputs = []
             for direction in range(self.num_directions):
                 p = self.cell_weights(layer, direction)
-                gx = F.linear(x, p.weight_ih, p.bias_ih)  # (T, B, G·H): every step in one matmul
+                # (T, B, G·H): every step's input term in one matmul; unbind gives per-step views
+                # whose backward is one stack (gx[t] would scatter into a zero (T, B, G·H) per step).
+                gx = F.linear(x, p.weight_ih, p.bias_ih).unbind(0)
                 index = layer * self.num_directions + direction
                 out, last = scan(lambda t, s: self.cell.step(p, gx[t], s), x.shape[0],
                                  tuple(s[index] for s in state), lengths, reverse=direction == 1)
@@ -300,6 +302,6 @@ class Recurrence(nn.Module):
         if lengths is not None:
             lengths = check_lengths(lengths, x.shape[0], x.shape[1])
         state = self.cell.initial_state(x[0]) if state is None else tuple(state)
-        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih)  # (T, B, G·H), all steps at once
+        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # all steps at once
         out, state = scan(lambda t, s: self.cell.step(self.cell, gx[t], s), x.shape[0], state, lengths)
         return (out.transpose(0, 1) if self.batch_first else out), state
