@@ -21,3 +21,7 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(f"nnzoo.layers.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'nnzoo.layers' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -84,12 +84,13 @@ class _RecurrentLayer(nn.Module):
         if num_layers < 1 or hidden_size < 1 or not 0.0 <= dropout <= 1.0:
             raise NnzooError(f"{type(self).__name__} needs num_layers >= 1, hidden_size >= 1 and "
                              f"0 <= dropout <= 1; got {num_layers}, {hidden_size}, {dropout}.")
-        self.cell, self.fused = cell, fused   # fused: a torch kernel such as torch.lstm, or None
+        self.cell_class = cell   # its static step(p, gx, state) is the explicit path's equations
+        self.fused = fused       # a torch kernel such as torch.lstm, or None for the explicit path
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
-        self.names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + tuple(extra)
+        self.param_names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + tuple(extra)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for direction in range(self.num_directions):
@@ -106,12 +107,12 @@ class _RecurrentLayer(nn.Module):
     def cell_weights(self, layer: int, direction: int) -> SimpleNamespace:
         """This layer and direction's parameters under the cell's names (weight_ih, …)."""
         suffix = self.suffix(layer, direction)
-        weights = {name: getattr(self, name + suffix) for name in self.names}
+        weights = {name: getattr(self, name + suffix) for name in self.param_names}
         return SimpleNamespace(nonlinearity=getattr(self, "nonlinearity", None), **weights)
 
     def flat_weights(self) -> list[torch.Tensor]:
         """weight_ih, weight_hh[, bias_ih, bias_hh] per layer and direction: the fused kernel's order."""
-        names = self.names[:4] if self.bias else self.names[:2]
+        names = self.param_names[:4] if self.bias else self.param_names[:2]
         return [getattr(self, name + self.suffix(layer, direction)) for layer in range(self.num_layers)
                 for direction in range(self.num_directions) for name in names]
 
@@ -134,7 +135,7 @@ class _RecurrentLayer(nn.Module):
                 # whose backward is one stack (gx[t] would scatter into a zero (T, B, G·H) per step).
                 gx = F.linear(x, p.weight_ih, p.bias_ih).unbind(0)
                 index = layer * self.num_directions + direction
-                out, last = scan(lambda t, s: self.cell.step(p, gx[t], s), x.shape[0],
+                out, last = scan(lambda t, s: self.cell_class.step(p, gx[t], s), x.shape[0],
                                  tuple(s[index] for s in state), lengths, reverse=direction == 1)
                 outputs.append(out)
                 finals.append(last)
