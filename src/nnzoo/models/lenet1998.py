@@ -119,9 +119,9 @@ class PartialConv2d(nn.Module):
         self.register_buffer("in_index", torch.tensor([j for _, j in pairs]), persistent=False)
         self.weight = nn.Parameter(torch.empty(len(pairs), kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(self.out_channels))
-        fan_in = torch.bincount(self.out_index).tolist()  # S2 maps read by each C3 map
+        fan_in = [sum(1 for k, _ in pairs if k == out) for out in range(self.out_channels)]
         with torch.no_grad():
-            for n, k in enumerate(self.out_index.tolist()):
+            for n, (k, _) in enumerate(pairs):
                 init_lecun(self.weight[n], fan_in=fan_in[k] * kernel_size ** 2)
             for k in range(self.out_channels):
                 init_lecun(self.bias[k], fan_in=fan_in[k] * kernel_size ** 2)
