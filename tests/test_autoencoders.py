@@ -160,3 +160,22 @@ def test_cli_trains_a_two_unit_code_and_draws_it(tmp_path, capsys):
     assert f"run written to {out}" in capsys.readouterr().out
     for name in ("reconstructions.png", "latent.png", "reconstruction.json", "weights.safetensors"):
         assert (out / name).exists(), name
+
+
+def test_mnist_reconstruct_reads_idx_files_with_labels_kept(tmp_path):
+    import numpy as np
+
+    from nnzoo.data.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for part, n in (("train", 30), ("t10k", 10)):
+        write_idx(folder / f"{part}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), np.uint8))
+        write_idx(folder / f"{part}-labels-idx1-ubyte.gz", np.arange(n, dtype=np.uint8) % 10)
+    data = nnzoo.load_dataset("mnist-reconstruct", input_shape=(1, 28, 28), data_dir=tmp_path)
+    assert data.task == "reconstruct" and data.test.y is data.test.x
+    assert data.test.x.shape == (10, 1, 28, 28)
+    assert data.info["labels"]["test"].tolist() == list(range(10))
+    model = nnzoo.create("conv-autoencoder")
+    assert model(data.test.x).shape == data.test.x.shape

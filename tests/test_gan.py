@@ -1,6 +1,7 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -123,3 +124,18 @@ def test_options_that_do_not_apply_and_mismatched_images_are_refused(tiny_digits
     flat = replace(tiny_digits, train=Split(tiny_digits.train.x.flatten(1), tiny_digits.train.y))
     with pytest.raises(NnzooError, match="images"):
         fit_gan(GAN(), flat, epochs=1, progress=False)
+
+
+def test_trains_on_mnist_files_at_28x28(tmp_path):
+    from nnzoo.data.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for part, n in (("train", 70), ("t10k", 10)):
+        write_idx(folder / f"{part}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), np.uint8))
+        write_idx(folder / f"{part}-labels-idx1-ubyte.gz", np.arange(n, dtype=np.uint8) % 10)
+    data = nnzoo.load_dataset("mnist", input_shape=(1, 28, 28), data_dir=tmp_path)
+    model = GAN(z_dim=8, image_size=28, width=4)
+    result = fit_gan(model, data, epochs=1, batch_size=16, progress=False, device="cpu")
+    assert len(result.history) == 1 and 0 < result.test["d_real"] < 1
