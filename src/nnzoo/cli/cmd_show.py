@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-VIEWS: tuple[str, ...] = ()
+VIEWS: tuple[str, ...] = ("filters", "maps")
 
 
 def add_parser(sub) -> None:

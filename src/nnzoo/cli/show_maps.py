@@ -1,0 +1,108 @@
+"""``nnzoo show maps RUN --input IMAGE_OR_INDEX``: the feature maps one image leaves after each
+convolution and pooling stage of a trained run."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("maps", help="feature maps of one image after each conv/pool stage",
+                       description="Run one image through a trained run's model and draw the maps "
+                                   "of each convolution / pooling stage, one stage per row.")
+    p.add_argument("run_path", metavar="RUN", help="run folder written by `nnzoo train`")
+    p.add_argument("--input", required=True, metavar="IMAGE_OR_INDEX",
+                   help="an index into the test split of the run's dataset, or a .png / .npy image")
+    p.add_argument("--maps", type=int, default=16, help="maps shown per stage (default 16)")
+    p.add_argument("--stages", type=int, default=8,
+                   help="stages shown at most, spread from first to last (default 8)")
+    p.add_argument("--data-dir", help="folder holding the dataset files (for an index)")
+    p.add_argument("--out", help="PNG file or folder to write (default RUN/maps-INPUT.png)")
+    p.set_defaults(run=run)
+
+
+def read_image(path):
+    """A .png or .npy image as a (1, C, H, W) float tensor in [0, 1]."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from nnzoo.errors import NnzooError
+
+    path = Path(path)
+    if not path.is_file():
+        raise NnzooError(f"--input {str(path)!r} is neither a test-split index nor an existing "
+                         f".png / .npy file.")
+    try:
+        if path.suffix.lower() == ".npy":
+            a = np.load(path, allow_pickle=False).astype(np.float32)
+        elif path.suffix.lower() == ".png":
+            import matplotlib.image
+
+            a = np.asarray(matplotlib.image.imread(path), dtype=np.float32)
+        else:
+            raise NnzooError(f"--input {str(path)!r}: expected a .png or .npy image.")
+    except (OSError, ValueError, SyntaxError) as err:
+        if isinstance(err, NnzooError):
+            raise
+        raise NnzooError(f"Cannot read image {str(path)!r} ({err}); expected a .png or .npy "
+                         f"image.") from None
+    if a.ndim == 3 and a.shape[-1] in (1, 3, 4) and a.shape[0] not in (1, 3):
+        a = a[..., :3].transpose(2, 0, 1)  # (H, W, C) -> (C, H, W), alpha dropped
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3 or a.shape[0] not in (1, 3) or not np.isfinite(a).all():
+        raise NnzooError(f"Image {str(path)!r} has shape {a.shape}; expected (H, W), (C, H, W) "
+                         f"or (H, W, C) with 1 or 3 channels and finite values.")
+    if a.max() > 1.5:
+        a = a / 255.0  # 8-bit values
+    return torch.from_numpy(np.ascontiguousarray(a))[None]
+
+
+def load_input(args, config):
+    """(x (1, C, H, W) shaped for the model, a caption, a file-name tag)."""
+    from pathlib import Path
+
+    import nnzoo
+    from nnzoo.data._shaping import fit_images
+    from nnzoo.errors import NnzooError
+
+    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+    if args.input.lstrip("-").isdigit():
+        data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=args.data_dir,
+                                  **config.get("data_options", {}))
+        index, n = int(args.input), len(data.test)
+        if not 0 <= index < n:
+            raise NnzooError(f"--input {index} is outside the test split of {config['data']!r} "
+                             f"({n} images: 0 to {n - 1}).")
+        x = data.test.x[index:index + 1]
+        label = int(data.test.y[index]) if data.task == "classify" else None
+        names = data.class_names
+        shown = names[label] if names and label is not None else label
+        caption = f"test image {index} of {config['data']}" + \
+                  (f", label {shown}" if label is not None else "")
+        return x, caption, str(index)
+    x = fit_images(read_image(args.input), input_shape, Path(args.input).name)
+    return x, Path(args.input).name, Path(args.input).stem
+
+
+def run(args) -> int:
+    from nnzoo.cli.show_filters import output_path
+    from nnzoo.errors import NnzooError
+    from nnzoo.explain.filters import maps_figure, pick, save_png, stage_maps
+    from nnzoo.train.run_folder import load_run
+
+    if args.maps < 1 or args.stages < 1:
+        raise NnzooError(f"--maps and --stages must be at least 1 (got {args.maps}, {args.stages}).")
+    model, config = load_run(args.run_path)
+    x, caption, tag = load_input(args, config)
+    stages = pick(stage_maps(model, x), args.stages)
+    if not stages:
+        raise NnzooError(f"Model {config['model']!r} has no convolution or pooling stage with "
+                         f"maps to draw; `nnzoo show maps` is for convolutional models.")
+    logits = model.eval()(x)
+    if logits.dim() == 2 and config.get("task", "classify") == "classify":
+        caption += f", predicted {int(logits.argmax(1))}"
+    path = output_path(args.run_path, args.out, f"maps-{tag}.png")
+    save_png(maps_figure(x[0], stages, args.maps, title=f"{config['model']}: {caption}"), path)
+    print(f"wrote {path}")
+    return 0
