@@ -194,13 +194,13 @@ def reconstruction_figure(model, data, seed: int = 0):
     pick = _examples(data.test, labels)
     x = data.test.x[pick].to(device)
     shape = data.info.get("image_shape") or tuple(x.shape[1:])
-    rows, names = [_as_images(x, shape)], ["input"]
     noise = getattr(model, "noise", None)
+    rows, names = [_as_images(x, shape)], ["clean input" if noise else "input"]
     if noise:
         generator = torch.Generator(device=device).manual_seed(seed)
         x = corrupt(x, noise, model.noise_level, generator)
         rows.append(_as_images(x.clamp(0, 1), shape))
-        names.append(f"{noise} noise\n{model.noise_level:g}")
+        names.append(f"noisy input\n({noise} {model.noise_level:g})")
     rows.append(_as_images(model(x), shape))
     names.append("output")
     return image_rows(rows, names, f"{type(model).__name__} on {data.name} (test digits)")

@@ -154,7 +154,11 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
 
 @torch.no_grad()
 def evaluate_gan(model, images: torch.Tensor, seed: int = 0) -> dict:
-    """D's losses and mean outputs on ``images`` (scaled to [-1, 1]) and as many samples."""
+    """D's losses and mean outputs on ``images`` (scaled to [-1, 1]) and as many samples.
+
+    Both networks are in eval mode (batch norm with its running statistics), so the numbers
+    differ from the training-time ones of the history, which use each batch's statistics.
+    """
     if len(images) == 0:
         return {}
     model.eval()
