@@ -41,8 +41,6 @@ to 50 gives the same.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
