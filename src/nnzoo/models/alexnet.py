@@ -11,7 +11,8 @@ Two versions:
 
 - ``alexnet`` is torchvision's listing (64-192-384-256-256 channels, from Krizhevsky's
   "One weird trick" 2014 single-GPU net, no normalisation): 61,100,840 parameters at 1000
-  classes, the same names and shapes as ``torchvision.models.alexnet`` layer for layer.
+  classes, the layers and shapes of ``torchvision.models.alexnet`` one for one (named here as
+  in the paper, conv1…fc8, where torchvision numbers them).
 - ``alexnet-2012`` is the paper's net (section 3, Figure 2): 96-256-384-384-256 channels,
   **local response normalisation** after the ReLUs of conv1 and conv2 (section 3.3),
 

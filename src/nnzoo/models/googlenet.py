@@ -22,8 +22,9 @@ Options and parameter counts at 1000 classes, without the aux heads (the heads a
   by batch norm (eps 0.001) and has no bias, as torchvision's BasicConv2d — batch norm is not
   in the paper (it came with Inception v2) but makes training from scratch practical.
 - ``branch3_kernel=3``: 6,624,904, exactly torchvision's ``googlenet(aux_logits=False)``, whose
-  "5x5" branch is 3x3 (a known slip kept there for its pretrained weights). The module names
-  are torchvision's, so its state dicts load with this option.
+  "5x5" branch is 3x3 (a known slip kept there for its pretrained weights). Module names and
+  shapes follow torchvision's, so its state dicts should load with this option (not tested:
+  torchvision is not a dependency).
 - ``batch_norm=False``: the 2014 net itself — convolutions with biases, and the two local
   response normalisations of the stem (Figure 3; size 5, α = 1e-4, β = 0.75 as in the Caffe
   model): 6,998,552 parameters.
@@ -199,7 +200,10 @@ class GoogLeNet(nn.Module):
 def googlenet(*, num_classes: int = 10, in_channels: int = 3, aux_logits: bool = True,
               batch_norm: bool = True, branch3_kernel: int = 5,
               small_input: bool = True) -> GoogLeNet:
-    """GoogLeNet / Inception v1 with its two auxiliary classifiers (7,005,832 parameters
-    without them at 1000 classes; ``branch3_kernel=3`` gives torchvision's 6,624,904)."""
+    """GoogLeNet (Inception v1) with its two auxiliary classifiers active in training.
+
+    7,005,832 parameters without the heads at 1000 classes; ``branch3_kernel=3`` gives
+    torchvision's 6,624,904, ``batch_norm=False`` the 2014 net with its LRN layers.
+    """
     return build_initialised(lambda: GoogLeNet(num_classes, in_channels, aux_logits, batch_norm,
                                                branch3_kernel, small_input), he_normal)
