@@ -160,10 +160,10 @@ def main(argv=None) -> int:
                         help="epochs per run (default: 10 for LeNet-5, 2 for others)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="interleaved runs of each path; the fastest is reported (default 2)")
-    parser.add_argument("--samples", type=int, default=2048,
-                        help="training samples for the CIFAR models (default 2048)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved runs of each path; the fastest is reported (default 3)")
+    parser.add_argument("--samples", type=int, default=1536,
+                        help="training samples for the CIFAR models (default 1536)")
     args = parser.parse_args(argv)
 
     peak = matmul_peak()
