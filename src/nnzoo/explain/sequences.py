@@ -33,8 +33,9 @@ def samples_text(model, data, folder) -> list[Path]:
 
     if model.alphabet is None:
         model.alphabet = data.info["alphabet"]
-    seed = decode_text(stream_of(data.test)[:60], data.info["alphabet"])
-    seed = seed[:seed.rfind(" ") + 1] or seed  # end the seed at a word boundary
+    text = decode_text(stream_of(data.test)[:100], data.info["alphabet"])
+    words = text.split(" ")[1:-1] or [text]  # whole words: the test part may start mid-word
+    seed = " ".join(words)[:60].rsplit(" ", 1)[0].lstrip() + " "
     parts = [f"{type(model).__name__} ({model.cell}) trained on {data.info.get('source')}; "
              f"seed text from the test part: {seed!r}", ""]
     for temperature in TEMPERATURES:

@@ -73,6 +73,7 @@ class CharLM(nn.Module):
     def forward_state(self, x: torch.Tensor, state=None):
         """Scores (N, T, V) for ids x (N, T), starting from ``state`` (None: zeros); and the
         final state, to carry into the next chunk of a long stream."""
+        x = x.long() if x.is_floating_point() else x  # ids given as floats (a zero sample)
         onehot = F.one_hot(x, self.vocab_size).to(self.head.weight.dtype)  # (N, T, V)
         h, state = self.rnn(onehot, state)                                  # (N, T, H)
         return self.head(h), state                                          # (N, T, V)

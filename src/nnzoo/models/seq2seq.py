@@ -73,8 +73,15 @@ class Seq2Seq(nn.Module):
         out, state = self.decoder(self.tgt_embed(tokens), state)          # (N, U, H)
         return self.head(out), state
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: scores (N, U, V) of every target token given the true prefix."""
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher forcing: scores (N, U, V) of every target token given the true prefix.
+
+        Without ``tgt_in`` the decoder reads BOS alone (the first token's scores, (N, 1, V));
+        ids given as floats (a layer table's zero sample) are rounded to integers.
+        """
+        src = src.long() if src.is_floating_point() else src
+        if tgt_in is None:
+            tgt_in = src.new_full((src.shape[0], 1), BOS)
         return self.decode_steps(tgt_in, self.encode(src))[0]
 
     @torch.no_grad()
@@ -165,7 +172,7 @@ def _ends(tokens: torch.Tensor) -> bool:
 @register_model("seq2seq", family="recurrent", paper="Sutskever, Vinyals & Le 2014; Cho et al. 2014",
                 input_shape=(8,), dataset="reversal", task="seq2seq",
                 params=2 * 14 * 32 + 2 * 4 * 128 * (32 + 128 + 2) + 129 * 14,
-                defaults={"epochs": 20, "lr": 3e-3, "optimizer": "adam", "batch_size": 128,
+                defaults={"epochs": 10, "lr": 3e-3, "optimizer": "adam", "batch_size": 128,
                           "clip_grad_norm": 1.0, "schedule": "cosine"})
 def seq2seq(*, num_classes: int = 14, embed_size: int = 32, hidden_size: int = 128,
             num_layers: int = 1, cell: str = "lstm", dropout: float = 0.0, src_len: int = 8) -> Seq2Seq:
