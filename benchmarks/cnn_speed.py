@@ -84,7 +84,7 @@ def synthetic_cifar(n_train: int, n_test: int, seed: int = SEED) -> DataBundle:
 
     def split(n):
         y = torch.randint(0, 10, (n,), generator=g)
-        x = 0.35 * templates[y] + 0.65 * torch.rand(n, 3, 32, 32, generator=g)  # in [0, 1]
+        x = 0.5 * templates[y] + 0.5 * torch.rand(n, 3, 32, 32, generator=g)  # in [0, 1]
         return Split(x, y)
 
     return DataBundle("synthetic-cifar", split(n_train), split(n_test // 2), split(n_test),
