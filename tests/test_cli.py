@@ -71,6 +71,7 @@ def test_bad_input_exits_2_with_one_paragraph(argv, needle, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("nnzoo: error:") and needle in err
     assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # a run that never started leaves no empty folder
 
 
 def test_unreadable_weights_and_existing_run(tmp_path, capsys):

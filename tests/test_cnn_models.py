@@ -49,10 +49,11 @@ def test_cifar_resnet_counts(name):
 
 
 def test_googlenet_counts():
-    assert count("googlenet", num_classes=1000, aux_logits=False, branch3_kernel=3) == 6_624_904
-    assert count("googlenet", num_classes=1000, aux_logits=True, branch3_kernel=3) == 13_004_888
-    assert count("googlenet", num_classes=1000, aux_logits=False) == 7_005_832
-    assert count("googlenet", num_classes=1000, aux_logits=False, batch_norm=False) == 6_998_552
+    assert count("googlenet", num_classes=1000, aux_logits=False) == 6_624_904  # the figure
+    assert count("googlenet", num_classes=1000, aux_logits=True) == 13_004_888
+    assert count("googlenet", num_classes=1000, aux_logits=False, branch3_kernel=5) == 7_005_832
+    assert count("googlenet", num_classes=1000, aux_logits=False, batch_norm=False,
+                 branch3_kernel=5) == 6_998_552
 
 
 def test_lenet1998_layer_counts_are_the_papers():

@@ -135,3 +135,11 @@ def test_verify_cifar_extracted_folder_is_present_but_unchecked(tmp_path, capsys
     assert "not checked: the extracted files present" in capsys.readouterr().out
     assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
     assert f"present in {tmp_path / 'cifar10'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["copy", "digits", "text", "sine"])
+def test_show_every_kind_of_target(name, capsys):
+    """Per-step targets (N, T) with -100 padding, class labels, characters and real values."""
+    assert main(["data", "show", name]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "test" in out

@@ -139,3 +139,19 @@ def test_trains_on_mnist_files_at_28x28(tmp_path):
     model = GAN(z_dim=8, image_size=28, width=4)
     result = fit_gan(model, data, epochs=1, batch_size=16, progress=False, device="cpu")
     assert len(result.history) == 1 and 0 < result.test["d_real"] < 1
+
+
+def test_cli_trains_a_gan_draws_samples_not_a_confusion_matrix_and_evaluates_it(tmp_path, capsys):
+    from nnzoo.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--epochs", "1", "--batch-size", "256", "-o", "width=8",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "config.json").read_text())["task"] == "generate"
+    assert (out / "samples.png").exists() and not (out / "confusion.png").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert evaluated[key] == pytest.approx(metrics[f"test_{key}"], rel=1e-4)

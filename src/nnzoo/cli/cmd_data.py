@@ -123,7 +123,8 @@ def _show(args) -> int:
         print(f"  {split_name:<5} x {tuple(x.shape)} {str(x.dtype).replace('torch.', '')}, "
               f"y {tuple(split.y.shape)}")
     if data.class_names:
-        counts = Counter(data.train.y.tolist()) if data.task == "classify" else {}
+        labels = data.train.y.reshape(-1)  # per-step targets (N, T) count every step
+        counts = Counter(labels[labels >= 0].tolist()) if data.task == "classify" else {}  # -100: padding
         print("  classes (training count): " + ", ".join(
             (f"{n}" if n == str(i) else f"{i} {n}") + f" ({counts.get(i, 0)})"
             for i, n in enumerate(data.class_names)))

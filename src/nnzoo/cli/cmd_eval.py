@@ -30,8 +30,14 @@ def run(args) -> int:
     data = nnzoo.load_dataset(data_name, input_shape=tuple(input_shape), data_dir=args.data_dir,
                               **config.get("data_options", {}) if data_name == config.get("data") else {})
     split = getattr(data, args.split)
-    check_input_fits(model, split, data_name)
-    metrics = evaluate(model, split, task=data.task, batch_size=args.batch_size)
+    task = config.get("task") or data.task
+    if task == "generate":  # a GAN: how its discriminator judges these images and as many samples
+        from nnzoo.train.gan import evaluate_gan_split
+
+        metrics = evaluate_gan_split(model, split)
+    else:
+        check_input_fits(model, split, data_name)
+        metrics = evaluate(model, split, task=task, batch_size=args.batch_size)
     if args.json:
         print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics}))
     else:

@@ -114,9 +114,12 @@ def run(args) -> int:
     torch.manual_seed(settings.get("seed", 0))
     model, data, model_options, data_name = build_model_and_data(
         args.model, model_options, args.data, data_options, args.data_dir)
+    # A model that is not a classifier (a GAN, an autoencoder) says what it does; a classifier
+    # does what its dataset asks (classify, regress, language-model...).
+    task = entry.task if entry.task != "classify" else data.task
     config = {"model": args.model, "model_options": model_options, "data": data_name,
               "data_options": data_options, "input_shape": list(data.input_shape),
-              "task": data.task, "nnzoo_version": nnzoo.__version__,
+              "task": task, "nnzoo_version": nnzoo.__version__,
               "torch_version": torch.__version__,
               "title": f"{args.model} on {data_name}"}
     print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
@@ -126,7 +129,7 @@ def run(args) -> int:
     result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
                      **settings)
     pictures = []
-    for picture in run_pictures(data.task):
+    for picture in run_pictures(task):
         pictures += picture(model, data, folder) or []
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items() if isinstance(v, float))
     print(f"test: {shown}  ({result.epochs} epochs, best epoch {result.best_epoch}, "

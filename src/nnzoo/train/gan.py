@@ -171,6 +171,17 @@ def evaluate_gan(model, images: torch.Tensor, seed: int = 0) -> dict:
             "d_fake": torch.sigmoid(fake_logit).mean().item()}
 
 
+def evaluate_gan_split(model, split, seed: int = 0) -> dict:
+    """``evaluate_gan`` on a data split's images, mapped to [-1, 1] as in training."""
+    x = split.x
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0.0 and hi <= 1.0:
+        lo, hi = 0.0, 1.0
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return evaluate_gan(model, to_tanh_range(x, lo, hi).to(device), seed)
+
+
 @torch.no_grad()
 def _save_samples(model, z: torch.Tensor, folder: RunFolder, epoch: int, epochs: int) -> None:
     from nnzoo.explain.reconstructions import sample_grid

@@ -58,8 +58,11 @@ class RunFolder:
             raise NnzooError(
                 f"Output folder {str(self.path)!r} already holds another run ({', '.join(taken)}); "
                 f"nothing was overwritten. Choose a new --out folder, or pass --overwrite to replace it.")
-        if self.active:
-            self.path.mkdir(parents=True, exist_ok=True)
+        # The folder itself is made on the first write, so a run that fails before it writes
+        # anything (bad data, a model that does not fit) leaves no empty folder behind.
+
+    def _ensure(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -67,6 +70,7 @@ class RunFolder:
     def write_bytes(self, name: str, data: bytes) -> Path | None:
         if not self.active:
             return None
+        self._ensure()
         atomic_write_bytes(self.file(name), data)
         return self.file(name)
 
@@ -98,6 +102,7 @@ class RunFolder:
             return None
         from safetensors.torch import save_file
 
+        self._ensure()
         state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         metadata = {"nnzoo_config": json.dumps(config or {}, default=_jsonable)}
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.path)
