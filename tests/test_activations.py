@@ -85,3 +85,20 @@ def test_modules_and_unknown_names():
     assert "hardlim" in names() and "prelu" in names()
     with pytest.raises(ValueError, match="hardlim"):
         get_activation("hardlimit")
+
+
+def test_fast_tanh_equals_torch_tanh_in_value_and_gradient():
+    from nnzoo.layers.activations import Tanh, fast_tanh
+
+    n = torch.cat([torch.linspace(-40, 40, 20001), torch.tensor([0.0, 1e-8, -1e-8])])
+    assert (fast_tanh(n) - torch.tanh(n)).abs().max() < 5e-7
+    assert fast_tanh(torch.tensor([50.0, -50.0])).tolist() == [1.0, -1.0]
+    x = torch.randn(4, 6, 7, 7).contiguous(memory_format=torch.channels_last).requires_grad_()
+    reference = x.detach().clone().requires_grad_()
+    grad = torch.randn(4, 6, 7, 7)
+    Tanh()(x).backward(grad)
+    torch.tanh(reference).backward(grad)
+    assert torch.allclose(x.grad, reference.grad, atol=1e-6)
+    assert isinstance(Tanh(), torch.nn.Tanh)  # pictures and summaries still see a tanh
+    n64 = torch.randn(10, dtype=torch.float64)
+    assert torch.equal(fast_tanh(n64), torch.tanh(n64))  # float64 checks stay exact

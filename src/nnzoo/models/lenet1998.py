@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnzoo.layers.activations import fast_tanh
+from nnzoo.layers.conv import Conv2d
 from nnzoo.layers.pooling import sum_pool2d
 from nnzoo.registry import register_model
 
@@ -77,7 +79,7 @@ class ScaledTanh(nn.Tanh):
     A, S = 1.7159, 2.0 / 3.0
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return self.A * torch.tanh(self.S * a)
+        return self.A * fast_tanh(self.S * a)
 
     def extra_repr(self) -> str:
         return "A=1.7159, S=2/3"
@@ -164,7 +166,7 @@ class LeNet5_1998(nn.Module):
         self.S2 = nn.Sequential(Subsampling(6), ScaledTanh())
         self.C3 = nn.Sequential(PartialConv2d(C3_TABLE, 5), ScaledTanh())
         self.S4 = nn.Sequential(Subsampling(16), ScaledTanh())
-        self.C5 = nn.Sequential(nn.Conv2d(16, 120, 5), ScaledTanh())
+        self.C5 = nn.Sequential(Conv2d(16, 120, 5), ScaledTanh())  # 5x5 on 5x5: one matmul
         self.F6 = nn.Sequential(nn.Linear(120, 84), ScaledTanh())
         self.output = EuclideanRBF(84, num_classes, fixed_codes=fixed_codes)
         for layer, fan_in in ((self.C1[0], in_channels * 25), (self.C5[0], 16 * 25),
