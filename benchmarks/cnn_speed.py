@@ -6,10 +6,16 @@ For each model, the same initial weights, the same training data, batch size, ep
 - nnzoo: ``nnzoo.fit`` (whole split on the device, on-device shuffling and slicing, fused Adam,
   losses summed on the device and read once per epoch, channels_last on CPU);
 - plain: ``DataLoader(TensorDataset(x, y), shuffle=True)``, ``loss.item()`` every step,
-  ``torch.optim.Adam`` with its defaults, the model in its default memory format.
+  ``torch.optim.Adam`` with its defaults, the model in its default memory format, and written
+  with torch.nn's own modules: where nnzoo's model uses its faster CPU tanh
+  (``nnzoo.layers.activations.Tanh``, 2σ(2n) - 1) the plain copy has ``nn.Tanh``, and where it
+  uses ``nnzoo.layers.conv.Conv2d`` (a matrix product when the kernel covers the input, as in
+  LeNet-5's C5) the plain copy has ``nn.Conv2d`` with the same weights.
 
-Training throughput counts training steps only (nnzoo's validation pass is left out); each path
-runs ``--repeats`` times, interleaved, and the fastest run is reported (the machine is shared). The
+Training throughput counts training steps only (nnzoo's validation pass is left out), over the
+whole run and after the first epoch ("steady": the compiled path, ``--compile``, compiles during
+its first epoch). Each path runs ``--repeats`` times, interleaved, and the run with the best
+steady rate is reported (the machine is shared). The
 achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
 hooks) times 3 for forward + backward, times samples/s; the peak is the best float32 ``torch.mm``
 rate of this machine. Models: LeNet-5 on the embedded digits at 32x32; the CIFAR ResNet-20 on
@@ -113,24 +119,48 @@ def build(name: str) -> nn.Module:
     return nnzoo.create(name)
 
 
-def train_nnzoo(name, data, epochs, batch_size, lr):
+def rates(samples_per_epoch: int, epoch_seconds: list[float]) -> dict:
+    """Samples/s over the whole run, and after the first epoch (warm-up or compilation)."""
+    later = epoch_seconds[1:] or epoch_seconds
+    return {"samples_per_second": samples_per_epoch * len(epoch_seconds) / sum(epoch_seconds),
+            "steady_samples_per_second": samples_per_epoch * len(later) / sum(later),
+            "first_epoch_seconds": epoch_seconds[0], "train_seconds": sum(epoch_seconds)}
+
+
+def train_nnzoo(name, data, epochs, batch_size, lr, compile=False):
     model = build(name)
-    start = time.perf_counter()
     result = nnzoo.fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, device="cpu",
-                       seed=SEED, progress=False)
-    return {"samples_per_second": len(data.train) * epochs / result.train_seconds,
-            "train_seconds": result.train_seconds, "wall_seconds": time.perf_counter() - start,
+                       seed=SEED, progress=False, compile=compile)
+    samples = result.samples_per_second * result.train_seconds / result.epochs  # per epoch
+    return {**rates(round(samples), [row["seconds"] for row in result.history]),
             "test_top1": result.test["top1"]}
+
+
+def as_plain_pytorch(model: nn.Module) -> nn.Module:
+    """The same network and weights with torch.nn's own modules in place of nnzoo's faster ones."""
+    from nnzoo.layers.activations import Tanh
+    from nnzoo.layers.conv import Conv2d
+
+    for parent in list(model.modules()):
+        for child_name, child in parent.named_children():
+            if isinstance(child, Tanh):
+                setattr(parent, child_name, nn.Tanh())
+            elif isinstance(child, Conv2d):
+                plain = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size,
+                                  child.stride, child.padding, child.dilation, child.groups,
+                                  child.bias is not None)
+                plain.load_state_dict(child.state_dict())
+                setattr(parent, child_name, plain)
+    return model
 
 
 def train_plain(name, data, epochs, batch_size, lr):
     """The way most tutorials write it."""
-    model = build(name)
-    start = time.perf_counter()
+    model = as_plain_pytorch(build(name))
     loader = DataLoader(TensorDataset(data.train.x, data.train.y), batch_size=batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(SEED))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    train_seconds = 0.0
+    epoch_seconds = []
     for _ in range(epochs):
         model.train()
         epoch_start = time.perf_counter()
@@ -141,15 +171,13 @@ def train_plain(name, data, epochs, batch_size, lr):
             loss.backward()
             optimizer.step()
             running += loss.item()
-        train_seconds += time.perf_counter() - epoch_start
+        epoch_seconds.append(time.perf_counter() - epoch_start)
     model.eval()
     correct = 0
     with torch.no_grad():
         for x, y in DataLoader(TensorDataset(data.test.x, data.test.y), batch_size=1024):
             correct += (model(x).argmax(1) == y).sum().item()
-    return {"samples_per_second": len(data.train) * epochs / train_seconds,
-            "train_seconds": train_seconds, "wall_seconds": time.perf_counter() - start,
-            "test_top1": correct / len(data.test)}
+    return {**rates(len(data.train), epoch_seconds), "test_top1": correct / len(data.test)}
 
 
 def main(argv=None) -> int:
@@ -158,10 +186,14 @@ def main(argv=None) -> int:
                         help="comma-separated registered models (default lenet5,resnet20)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per run (default: 10 for LeNet-5, 2 for others)")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="batch size of both paths (default: the model's recommended one, "
+                             "`nnzoo info MODEL`: 64 for LeNet-5, 128 for ResNet-20)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--repeats", type=int, default=3,
                         help="interleaved runs of each path; the fastest is reported (default 3)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time nnzoo.fit(..., compile=True)")
     parser.add_argument("--samples", type=int, default=1536,
                         help="training samples for the CIFAR models (default 1536)")
     args = parser.parse_args(argv)
@@ -176,33 +208,45 @@ def main(argv=None) -> int:
             continue
         data = load_data(name, args.samples)
         epochs = args.epochs or (10 if name == "lenet5" else 2)
+        batch_size = args.batch_size or nnzoo.get_entry(name).defaults.get("batch_size", 128)
         flops = 3 * forward_flops(build(name), data.train.x)
-        trials = {"plain": [], "nnzoo": []}
-        for _ in range(args.repeats):  # interleaved, so both paths see the same machine load
-            trials["plain"].append(train_plain(name, data, epochs, args.batch_size, args.lr))
-            trials["nnzoo"].append(train_nnzoo(name, data, epochs, args.batch_size, args.lr))
-        runs = {path: {**max(t, key=lambda r: r["samples_per_second"]),
-                       "all_samples_per_second": [r["samples_per_second"] for r in t]}
+        paths = {"plain": lambda: train_plain(name, data, epochs, batch_size, args.lr),
+                 "nnzoo": lambda: train_nnzoo(name, data, epochs, batch_size, args.lr)}
+        if args.compile:
+            paths["nnzoo+compile"] = lambda: train_nnzoo(name, data, epochs, batch_size, args.lr,
+                                                         compile=True)
+        trials = {path: [] for path in paths}
+        for _ in range(args.repeats):  # interleaved, so all paths see the same machine load
+            for path, train in paths.items():
+                trials[path].append(train())
+        runs = {path: {**max(t, key=lambda r: r["steady_samples_per_second"]),
+                       "all_samples_per_second": [r["samples_per_second"] for r in t],
+                       "all_steady_samples_per_second": [r["steady_samples_per_second"] for r in t]}
                 for path, t in trials.items()}
         for path, run in runs.items():
-            run["gflops"] = flops * run["samples_per_second"] / 1e9
+            run["gflops"] = flops * run["steady_samples_per_second"] / 1e9
             run["share_of_peak"] = run["gflops"] / peak
+            for key in ("samples_per_second", "steady_samples_per_second"):
+                run[f"{key}_vs_plain"] = run[key] / runs["plain"][key]
         rows.append({"model": name, "data": data.name, "train_samples": len(data.train),
                      "test_samples": len(data.test), "epochs": epochs,
-                     "batch_size": args.batch_size, "train_flops_per_sample": flops, **runs,
-                     "speedup": runs["nnzoo"]["samples_per_second"]
-                                / runs["plain"]["samples_per_second"]})
+                     "batch_size": batch_size, "train_flops_per_sample": flops, **runs})
 
-    header = (f"{'model':<10} {'data':<16} {'path':<6} {'samples/s':>10} {'test top-1':>10} "
-              f"{'GFLOP/s':>8} {'% peak':>7} {'nnzoo/plain':>11}")
+    header = (f"{'model':<9} {'data':<15} {'path':<13} {'samples/s':>9} {'vs plain':>8} "
+              f"{'steady':>8} {'vs plain':>8} {'epoch 1':>7} {'top-1':>6} {'GFLOP/s':>7} "
+              f"{'% peak':>6}")
     print(header + "\n" + "-" * len(header))
     for r in rows:
-        for path in ("plain", "nnzoo"):
+        for path in [p for p in ("plain", "nnzoo", "nnzoo+compile") if p in r]:
             run = r[path]
-            ratio = f"{r['speedup']:.2f}x" if path == "nnzoo" else ""
-            print(f"{r['model']:<10} {r['data']:<16} {path:<6} {run['samples_per_second']:>10.0f} "
-                  f"{run['test_top1']:>10.3f} {run['gflops']:>8.2f} "
-                  f"{100 * run['share_of_peak']:>6.1f}% {ratio:>11}")
+            print(f"{r['model']:<9} {r['data']:<15} {path:<13} {run['samples_per_second']:>9.0f} "
+                  f"{run['samples_per_second_vs_plain']:>7.2f}x "
+                  f"{run['steady_samples_per_second']:>8.0f} "
+                  f"{run['steady_samples_per_second_vs_plain']:>7.2f}x "
+                  f"{run['first_epoch_seconds']:>6.1f}s {run['test_top1']:>6.3f} "
+                  f"{run['gflops']:>7.2f} {100 * run['share_of_peak']:>5.1f}%")
+    print("samples/s: whole run, first epoch included; steady: after the first epoch (the "
+          "compiled path compiles during it). GFLOP/s and % of the matmul peak: steady rate.")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "matmul_peak_gflops": peak, "lr": args.lr,

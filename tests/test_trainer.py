@@ -150,3 +150,26 @@ def test_fit_under_torch_distributed_with_one_rank(tmp_path):
         assert (tmp_path / "run" / "metrics.json").exists()  # rank 0 writes
     finally:
         dist.destroy_process_group()
+
+
+def test_compiled_training_follows_the_eager_run():
+    """torch.compile changes how steps run, not what they compute (400 samples, batches of 100:
+    no partial batch, so both runs see the same batches)."""
+    def run(compile):
+        torch.manual_seed(0)
+        model = nnzoo.create("mlp", in_features=2, hidden=(8,), num_classes=2)
+        return nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=2, batch_size=100,
+                         compile=compile, progress=False)
+
+    eager, compiled = run(False), run(True)
+    assert [r["loss"] for r in compiled.history] == pytest.approx(
+        [r["loss"] for r in eager.history], rel=1e-4)
+    assert compiled.test["top1"] == pytest.approx(eager.test["top1"])
+
+
+def test_compiled_training_leaves_out_the_partial_batch():
+    torch.manual_seed(0)
+    model = nnzoo.create("mlp", in_features=2, hidden=(8,), num_classes=2)
+    result = nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=1, batch_size=150,
+                       compile=True, progress=False)  # 400 = 2 x 150 + 100 left out
+    assert result.samples_per_second * result.train_seconds == pytest.approx(300)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nnzoo.cli._options import add_model_options
 
 TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
-                  "schedule_c", "patience", "clip_grad_norm", "device", "seed")
+                  "schedule_c", "patience", "clip_grad_norm", "device", "seed", "compile")
 
 
 def add_parser(sub) -> None:
@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     g.add_argument("--clip-grad-norm", type=float, help="clip the gradient norm to this value")
     g.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default auto)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
+    g.add_argument("--compile", action="store_true", default=None,
+                   help="train through torch.compile: the first epoch compiles (seconds to a "
+                        "minute), later ones run faster; pays off on long runs")
     p.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
