@@ -148,6 +148,16 @@ def test_fit_under_torch_distributed_with_one_rank(tmp_path):
                            out=tmp_path / "run")
         assert result.test["top1"] > 0.9
         assert (tmp_path / "run" / "metrics.json").exists()  # rank 0 writes
+
+        class AuxLoss(torch.nn.Linear):  # a training_loss is stepped through DDP too
+            def training_loss(self, x, y):
+                out = self(x)
+                return torch.nn.functional.cross_entropy(out, y), out
+
+        torch.manual_seed(0)
+        result = nnzoo.fit(AuxLoss(2, 2), nnzoo.load_dataset("blobs"), epochs=3, lr=0.05,
+                           progress=False)
+        assert result.test["top1"] > 0.9
     finally:
         dist.destroy_process_group()
 

@@ -71,6 +71,17 @@ def resolve_device(device) -> torch.device:
     return device
 
 
+class _TrainingLoss(nn.Module):
+    """forward(x, y) = model.training_loss(x, y): the loss and the outputs."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, y):
+        return self.model.training_loss(x, y)
+
+
 def call_model(model, x):
     return model(*x) if isinstance(x, tuple) else model(x)
 
@@ -184,8 +195,11 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
         model.to(memory_format=torch.channels_last)
         train = Split(train.x.contiguous(memory_format=torch.channels_last), train.y)
 
-    step_model = nn.parallel.DistributedDataParallel(model) if distributed else model
     custom_loss = getattr(model, "training_loss", None)
+    # A model with its own training_loss (GoogLeNet's auxiliary heads) is stepped through a
+    # module whose forward is that loss, so that under torchrun DDP wraps what is called.
+    stepped = model if custom_loss is None else _TrainingLoss(model)
+    step_model = nn.parallel.DistributedDataParallel(stepped) if distributed else stepped
     compile = bool(compile) and custom_loss is None
     if compile:
         step_model = torch.compile(step_model, dynamic=False)
@@ -215,7 +229,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
             if data.augment is not None:
                 x = data.augment(x, generator)
             if custom_loss is not None:
-                batch_loss, outputs = custom_loss(x, y)
+                batch_loss, outputs = step_model(x, y)
             else:
                 outputs = call_model(step_model, x)
                 batch_loss = loss_fn(outputs, y)
