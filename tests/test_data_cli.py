@@ -43,7 +43,10 @@ def test_list_shows_presence_and_folder(tmp_path, capsys):
     assert f"not present (expected in {tmp_path / 'mnist'})" in out and "digits" in out
     write_mnist(tmp_path / "mnist")
     assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
-    assert f"present in {tmp_path / 'mnist'}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"present in {tmp_path / 'mnist'}" in out
+    reconstruct = out[out.index("mnist-reconstruct"):].splitlines()[1]
+    assert "present in" in reconstruct and "not" not in reconstruct  # it reads the mnist files
 
 
 def test_verify_reports_each_file(tmp_path, capsys, monkeypatch):

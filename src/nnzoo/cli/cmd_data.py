@@ -47,14 +47,25 @@ def _list(args) -> int:
 
     print(f"data folder: {data_root(args.data_dir)}")
     for name, description in list_datasets().items():
-        if name not in SOURCES:
+        files = name if name in SOURCES else _reads_files_of(name)
+        if files is None:
             where = "built in"
         else:
-            folder = dataset_folder(name, args.data_dir)
-            present = _present(name, args.data_dir)
+            folder = dataset_folder(files, args.data_dir)
+            present = _present(files, args.data_dir)
             where = f"present in {folder}" if present else f"not present (expected in {folder})"
+            if files != name:
+                where += f" (the {files} files)"
         print(f"{name:<16} {description}\n{'':<16} {where}")
     return 0
+
+
+def _reads_files_of(name: str) -> str | None:
+    """The file-backed dataset a derived one reads (``mnist-reconstruct`` -> ``mnist``)."""
+    from nnzoo.data._files import SOURCES
+
+    base = name.rsplit("-", 1)[0]
+    return base if base != name and base in SOURCES else None
 
 
 def _present(name: str, data_dir) -> bool:
