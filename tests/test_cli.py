@@ -34,6 +34,28 @@ def test_summary_prints_the_lecture_table(capsys):
     assert rows["C1"][-1] == "156" and rows["C5"][-1] == "48,120" and rows["total"][-1] == "61,706"
 
 
+
+def test_summary_names_custom_layers_as_the_paper_does(capsys):
+    import re
+
+    import torch
+
+    from nnzoo.explain.summary import layer_table
+
+    assert main(["summary", "lenet5-1998"]) == 0
+    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip())
+                                           for line in capsys.readouterr().out.splitlines()[2:])}
+    assert rows["S2"][1] == "subsampling" and rows["C3"][1] == "conv (partial table)"
+    assert rows["output"][1] == "RBF" and rows["C5"][1] == "convolution"  # a Conv2d subclass
+    assert rows["C1"][5] == "scaled tanh"
+
+    class Doubler(torch.nn.Module):  # no type_name: the class name is shown
+        def forward(self, x):
+            return torch.cat([x, x], 1)
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), Doubler())
+    assert [row.type for row in layer_table(model, (3,))] == ["input", "dense", "Doubler"]
+
 def test_list_and_info(capsys):
     assert main(["list"]) == 0
     assert "lenet5" in capsys.readouterr().out

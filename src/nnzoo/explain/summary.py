@@ -4,6 +4,11 @@ One dummy sample is run through the model with forward hooks on its layers; each
 holds parameters or changes the shape becomes a row. An activation module that follows a layer
 is written into that layer's row, and a container holding one layer and its activation (such as
 LeNet-5's ``C1 = Sequential(Conv2d, Tanh)``) gives the row its own name.
+
+A row's type is the module's ``type_name`` when its class sets one (nnzoo's own layers do, in the
+papers' words: ``subsampling``, ``conv (partial table)``, ``RBF``), else torch's layer names
+below (found through the class's bases, so a subclass of ``nn.Conv2d`` is a convolution), else
+the class name.
 """
 
 from __future__ import annotations
@@ -46,11 +51,23 @@ def _is_activation(module: nn.Module) -> bool:
     return isinstance(module, (*ACTIVATION_TYPES, Activation, PReLU))
 
 
+def type_name(module: nn.Module) -> str:
+    """The readable type of a layer: its own ``type_name``, torch's name, or the class name."""
+    own = getattr(module, "type_name", None)
+    if isinstance(own, str) and own:
+        return own
+    known = next((TYPE_NAMES[cls] for cls in type(module).__mro__ if cls in TYPE_NAMES), None)
+    return known or type(module).__name__
+
+
 def activation_name(module: nn.Module) -> str:
     from nnzoo.layers.activations import Activation
 
     if isinstance(module, Activation):
         return module.function.name
+    own = getattr(module, "type_name", None)
+    if isinstance(own, str) and own:
+        return own
     names = {nn.Sigmoid: "logistic", nn.LeakyReLU: "leaky relu", nn.Identity: "identity"}
     return names.get(type(module), type(module).__name__.lower())
 
@@ -119,7 +136,7 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
         stride = getattr(module, "stride", None) if kernel is not None else None
         units = getattr(module, "out_channels", None) or getattr(module, "out_features", None) \
             or getattr(module, "hidden_size", None) or ""
-        rows.append(Row(name, TYPE_NAMES.get(type(module), type(module).__name__), _size(output),
+        rows.append(Row(name, type_name(module), _size(output),
                         _pair(kernel), _pair(stride, square_as_one=True),
                         activation_name(module) if _is_activation(module) else "", str(units),
                         sum(p.numel() for p in module.parameters() if p.requires_grad)))

@@ -69,6 +69,8 @@ class ElmanCell(nn.Module):
     Same parameters as ``torch.nn.RNNCell``.
     """
 
+    type_name = "Elman cell"
+
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
@@ -108,6 +110,8 @@ class JordanCell(nn.Module):
     fed-back output stays bounded). Jordan trained the output towards targets at every step;
     here ``y_t`` is the layer's output and any head or loss comes after it.
     """
+
+    type_name = "Jordan cell"
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", output_nonlinearity: str = "tanh", decay: float = 0.0):
@@ -160,6 +164,8 @@ class GRUCell(nn.Module):
     family with the update gate's sign flipped. Deviation from the paper, as in PyTorch and
     cuDNN: the reset gate multiplies W_hn h_{t-1} + b_hn, where the paper has W_hn (r_t ⊙ h_{t-1}).
     """
+
+    type_name = "GRU cell"
 
     gates = 3
 

@@ -30,6 +30,8 @@ class LSTMCell(nn.Module):
     Same parameters as ``torch.nn.LSTMCell``: weight_ih (4H, I), weight_hh (4H, H).
     """
 
+    type_name = "LSTM cell"
+
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
@@ -71,6 +73,8 @@ class PeepholeLSTMCell(nn.Module):
     The other parameters are the plain LSTM's (gate order i, f, g, o), so with zero peephole
     weights this is exactly ``LSTMCell``.
     """
+
+    type_name = "peephole LSTM cell"
 
     gates = 4
 
@@ -118,6 +122,8 @@ class CoupledLSTMCell(nn.Module):
     weight_ih is (3H, I), weight_hh (3H, H), the biases (3H); a state dict therefore does not load
     into a ``torch.nn.LSTM``. A quarter fewer parameters than the LSTM.
     """
+
+    type_name = "coupled LSTM cell"
 
     gates = 3
 

@@ -48,6 +48,8 @@ class ClockworkCell(nn.Module):
     ``mask`` (H, H), block-upper-triangular, and ``unit_periods`` (H,), each unit's T_i.
     """
 
+    type_name = "clockwork cell"
+
     def __init__(self, input_size: int, hidden_size: int, num_modules: int = 4, periods=None,
                  bias: bool = True, nonlinearity: str = "tanh"):
         super().__init__()
@@ -97,6 +99,8 @@ class ClockworkRNN(nn.Module):
     """The Clockwork RNN over a sequence, with the call of ``nnzoo.layers.RNN`` (one layer):
     ``forward(input, hx=None, lengths=None)`` → ``(output, h_n)``, input (T, B, I) or (B, T, I)
     with ``batch_first``, output (T, B, H) or (B, T, H), h_n and hx (1, B, H)."""
+
+    type_name = "clockwork RNN"
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int = 4, periods=None,
                  bias: bool = True, nonlinearity: str = "tanh", batch_first: bool = False):

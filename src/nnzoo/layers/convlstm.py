@@ -42,6 +42,8 @@ class ConvLSTMCell(nn.Module):
     as the layer does for all steps in one convolution.
     """
 
+    type_name = "ConvLSTM cell"
+
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
                  bias: bool = True, peephole: bool = False, spatial_size=None):
         super().__init__()

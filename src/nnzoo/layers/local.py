@@ -57,6 +57,8 @@ class LocallyConnected2d(nn.Module):
         bias: a bias per output channel *and* position, shape (out, H_out, W_out).
     """
 
+    type_name = "locally connected"
+
     def __init__(self, in_channels: int, out_channels: int, input_size, kernel_size,
                  stride=1, padding=0, bias: bool = True):
         super().__init__()
@@ -94,6 +96,8 @@ class LocallyConnected1d(nn.Module):
 
         y[n, o, t] = b[o, t] + Σ_{c, u} w[t, o, c, u] · x[n, c, s·t + u − p]
     """
+
+    type_name = "locally connected 1-D"
 
     def __init__(self, in_channels: int, out_channels: int, input_length: int, kernel_size: int,
                  stride: int = 1, padding: int = 0, bias: bool = True):

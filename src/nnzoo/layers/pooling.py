@@ -112,12 +112,16 @@ class _Pool(nn.Module):
 class SumPool2d(_Pool):
     """Σ over each ``kernel_size`` window of (N, C, H, W)."""
 
+    type_name = "sum pooling"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return sum_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class MinPool2d(_Pool):
     """min over each ``kernel_size`` window of (N, C, H, W)."""
+
+    type_name = "min pooling"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return min_pool2d(x, self.kernel_size, self.stride, self.padding)
@@ -126,12 +130,16 @@ class MinPool2d(_Pool):
 class SumPool1d(_Pool):
     """Σ over each ``kernel_size`` window of (N, C, L)."""
 
+    type_name = "sum pooling 1-D"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return sum_pool1d(x, self.kernel_size, self.stride, self.padding)
 
 
 class MinPool1d(_Pool):
     """min over each ``kernel_size`` window of (N, C, L)."""
+
+    type_name = "min pooling 1-D"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return min_pool1d(x, self.kernel_size, self.stride, self.padding)

@@ -237,6 +237,11 @@ class RNN(_RecurrentLayer):
         super().__init__(ElmanCell, fused, input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional)
 
+    @property
+    def type_name(self) -> str:
+        """The row type in ``nnzoo summary``."""
+        return "RNN (ReLU)" if self.nonlinearity == "relu" else "RNN"
+
     def extra_repr(self) -> str:
         return super().extra_repr() + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
 
@@ -264,6 +269,11 @@ class LSTM(_RecurrentLayer):
         self.peephole, self.coupled = peephole, coupled
         super().__init__(cell, fused, input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, extra)
+
+    @property
+    def type_name(self) -> str:
+        """The row type in ``nnzoo summary``."""
+        return "LSTM (peephole)" if self.peephole else "LSTM (coupled)" if self.coupled else "LSTM"
 
     def extra_repr(self) -> str:
         variant = ", peephole=True" if self.peephole else ", coupled=True" if self.coupled else ""

@@ -67,6 +67,8 @@ def max_unpool2d(y: torch.Tensor, switches: torch.Tensor, kernel_size, stride=No
 class SwitchMaxPool2d(nn.Module):
     """Max-pooling that also returns its switches: ``y, switches = pool(x)``."""
 
+    type_name = "max pooling (switches)"
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size = kernel_size
@@ -82,6 +84,8 @@ class SwitchMaxPool2d(nn.Module):
 
 class MaxUnpool2d(nn.Module):
     """Unpooling with switches: ``x_approx = unpool(y, switches, output_size=x.shape)``."""
+
+    type_name = "max unpooling"
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()

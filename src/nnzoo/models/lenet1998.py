@@ -77,6 +77,7 @@ class ScaledTanh(nn.Tanh):
     """f(a) = 1.7159 · tanh(2a/3) (appendix A): f(±1) = ±1, and f'' is largest at ±1."""
 
     A, S = 1.7159, 2.0 / 3.0
+    type_name = "scaled tanh"  # the activation column of `nnzoo summary`
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.A * fast_tanh(self.S * a)
@@ -87,6 +88,8 @@ class ScaledTanh(nn.Tanh):
 
 class Subsampling(nn.Module):
     """S2/S4 before squashing: y_c = β_c · Σ_{2x2} x_c + b_c, a coefficient and bias per map."""
+
+    type_name = "subsampling"
 
     def __init__(self, channels: int, kernel_size: int = 2):
         super().__init__()
@@ -108,6 +111,8 @@ class PartialConv2d(nn.Module):
     the paper's: 60 x 25 + 16 = 1,516 for C3. They are scattered into a dense, mostly-zero
     (out, in, k, k) weight for one fused ``conv2d``.
     """
+
+    type_name = "conv (partial table)"
 
     def __init__(self, table, kernel_size: int = 5):
         super().__init__()
@@ -141,6 +146,8 @@ class PartialConv2d(nn.Module):
 
 class EuclideanRBF(nn.Module):
     """y_i = Σ_j (x_j − w_ij)², one centre w_i per class; returns the distances (N, classes)."""
+
+    type_name = "RBF"
 
     def __init__(self, in_features: int, num_classes: int, *, fixed_codes: bool = False, seed: int = 0):
         super().__init__()

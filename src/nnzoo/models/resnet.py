@@ -56,6 +56,8 @@ def projection(c_in: int, c_out: int, stride: int) -> nn.Sequential:
 class ZeroPadShortcut(nn.Module):
     """Option A shortcut: x subsampled by ``stride``, extra channels zero (no parameters)."""
 
+    type_name = "shortcut (zero pad)"
+
     def __init__(self, c_in: int, c_out: int, stride: int):
         super().__init__()
         self.extra, self.stride = c_out - c_in, stride
