@@ -144,3 +144,67 @@ def test_capacity_curve_drops_near_0_14_n():
     # a memory that is not a fixed point cannot be where recall ends
     assert all(s >= r for s, r in zip(curve.stable_rate, curve.recall_rate))
     assert curve.drop() in (14, 22)
+
+
+def test_letters_dataset_flips_exactly_the_asked_share_of_pixels():
+    data = nnzoo.load_dataset("letters", input_shape=(100,), letters="HTX", noise=0.3, copies=4)
+    stored = letter_bitmaps("HTX").reshape(3, 100)
+    assert torch.equal(data.train.x, stored) and torch.equal(data.train.y, stored)
+    assert torch.equal(data.test.y, stored.repeat(4, 1)) and data.info["letters"] == "HTX"
+    assert ((data.test.x != data.test.y).sum(1) == 30).all()
+    assert not torch.equal(data.test.x, data.val.x)  # independent copies
+    again = nnzoo.load_dataset("letters", letters="HTX", noise=0.3, copies=4)
+    assert torch.equal(again.test.x, data.test.x)
+    with pytest.raises(nnzoo.NnzooError, match="10x10"):
+        nnzoo.load_dataset("letters", input_shape=(64,))
+
+
+def test_nnzoo_train_hopfield_stores_three_letters_and_recalls_them(tmp_path, capsys):
+    import json
+
+    from safetensors.torch import load_file
+
+    from nnzoo.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "hopfield", "-d", "letters=HTX", "-d", "copies=5", "--no-progress",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "test: recall 1.0000, hamming 0.0000, start_hamming 20.0000" in printed
+    for name in ("config.json", "metrics.json", "weights.safetensors", "patterns.png",
+                 "recall.png", "energy.png", "recall_vs_noise.png"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_recall"] == 1.0 and metrics["test_hamming"] == 0.0
+    assert metrics["test_stable"] == 1.0 and metrics["history"][0]["val_recall"] == 1.0
+    curve = metrics["recall_vs_noise"]
+    assert curve["recall"][0] == 1.0 and curve["recall"][-1] < 0.2  # 50 % flipped: no trace left
+    weights = load_file(str(out / "weights.safetensors"))
+    assert set(weights) == {"weight", "threshold"} and weights["weight"].shape == (100, 100)
+    assert json.loads((out / "config.json").read_text())["training"]["mode"] == "async"
+
+    assert main(["eval", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["recall"] == 1.0 and evaluated["start_hamming"] == 20.0
+    assert main(["eval", str(out), "--data", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "clean patterns" in err and "Traceback" not in err
+
+
+def test_real_valued_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    from nnzoo.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "hopfield", "--data", "digits", "--no-progress", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnzoo: error:") and "±1 or 0/1" in err and "--data letters" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_synchronous_recall_is_an_option_and_reports_cycles():
+    from nnzoo.train.memory import evaluate_recall
+
+    data = nnzoo.load_dataset("letters", letters="HTX", copies=5)
+    net = nnzoo.create("hopfield", mode="sync").store(data.train.x)
+    scores = evaluate_recall(net, data.test)
+    assert scores["recall"] == 1.0 and scores["cycles"] == 0.0 and scores["sweeps"] >= 2

@@ -35,6 +35,11 @@ def run(args) -> int:
         from nnzoo.train.gan import evaluate_gan_split
 
         metrics = evaluate_gan_split(model, split)
+    elif task == "associative-memory":  # a Hopfield net: recall of the corrupted copies
+        from nnzoo.train.memory import evaluate_recall
+
+        metrics = evaluate_recall(model, split, seed=config.get("training", {}).get("seed", 0),
+                                  name=data_name)
     else:
         check_input_fits(model, split, data_name)
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size)

@@ -33,18 +33,6 @@ def damage_lower_half(patterns, generator):
     return x.reshape(patterns.shape)
 
 
-def _draw(ax, state, target, title, energy):
-    ax.imshow(state.reshape(SIDE, SIDE).numpy(), cmap="gray_r", vmin=-1, vmax=1)
-    wrong = (state != target).reshape(SIDE, SIDE).nonzero().numpy()
-    if len(wrong):
-        ax.scatter(wrong[:, 1], wrong[:, 0], marker="x", s=14, color="tab:red", linewidths=1.0)
-    ax.set_title(title, fontsize=8)
-    ax.set_xlabel(f"E = {energy:.1f}" + (f"\n{len(wrong)} wrong" if len(wrong) else "\nexact"),
-                  fontsize=7, color="tab:red" if len(wrong) else "darkgreen")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 @register_demo("hopfield", "a Hopfield net recalls letters whose lower half is noise, with energy")
 def hopfield_demo(out: Path, *, seed: int = 0, letters: str = LETTERS) -> list[Path]:
     import matplotlib
@@ -55,6 +43,7 @@ def hopfield_demo(out: Path, *, seed: int = 0, letters: str = LETTERS) -> list[P
 
     import nnzoo
     from nnzoo.data.letters import letter_bitmaps
+    from nnzoo.explain.memory import draw_state, energy_figure
 
     stored = letter_bitmaps(letters).reshape(len(letters), SIDE * SIDE) * 2 - 1  # (P, 100) ±1
     net = nnzoo.create("hopfield", size=SIDE * SIDE).store(stored)
@@ -73,7 +62,7 @@ def hopfield_demo(out: Path, *, seed: int = 0, letters: str = LETTERS) -> list[P
         final = f"fixed point\n(sweep {run.steps}: no change)"
         panels.append((run.state, final, run.energy[-1]))
         for ax, (state, title, energy) in zip(axes[row], panels):
-            _draw(ax, state, target, title if row == 0 else "", float(energy))
+            draw_state(ax, state, target, title if row == 0 else "", float(energy))
         axes[row, 0].set_ylabel(f"'{letter}'", fontsize=11, rotation=0, labelpad=14, va="center")
     fig.suptitle(f"Hopfield network, N = {sweep}, {len(letters)} letters stored "
                  f"({', '.join(letters)}): lower half of each replaced by random pixels,\n"
@@ -84,21 +73,9 @@ def hopfield_demo(out: Path, *, seed: int = 0, letters: str = LETTERS) -> list[P
     fig.savefig(paths[0], dpi=120)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for letter, run in zip(letters, runs):
-        ax.plot(range(len(run.energy)), run.energy.numpy(), label=f"'{letter}'", linewidth=1.5)
-    longest = max(len(run.energy) for run in runs) - 1
-    for boundary in range(sweep, longest + 1, sweep):
-        ax.axvline(boundary, color="grey", linestyle=":", linewidth=1)
-        ax.text(boundary - 2, ax.get_ylim()[1], f"end of sweep {boundary // sweep} ", fontsize=7,
-                va="top", ha="right", color="grey")
-    ax.set_xlabel("single-unit updates")
-    ax.set_ylabel("energy E = -½ xᵀWx")
-    ax.set_title("Energy during asynchronous recall: every update lowers it or leaves it;\n"
-                 "the last sweep changes no unit (a fixed point = a stored letter)", fontsize=10)
-    ax.legend(fontsize=8, title="letter", title_fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig = energy_figure(runs, [f"'{letter}'" for letter in letters], sweep, legend="letter",
+                        title="Energy during asynchronous recall: every update lowers it or leaves "
+                              "it;\nthe last sweep changes no unit (a fixed point = a stored letter)")
     paths.append(out / "hopfield_energy.png")
     fig.savefig(paths[1], dpi=120)
     plt.close(fig)

@@ -30,6 +30,9 @@ trajectories, and E_binary = E_bipolar/4 + constant. Give ``threshold=0`` for Ho
 net (U_i = 0), whose dynamics differ. Deviation: the weights are kept in float64 and a net input
 within 1e-9 of the threshold counts as a tie, so that round-off in the k/N sums never breaks one.
 
+``nnzoo train hopfield`` stores the ``letters`` dataset and scores recall of corrupted copies of
+them (``nnzoo.train.memory``); ``-o mode=sync``, ``-d letters=HTX -d noise=0.3`` change it.
+
     >>> net = create("hopfield", size=100)
     >>> net.store(patterns)                              # doctest: +SKIP
     >>> net.recall(noisy, mode="async", generator=0)     # doctest: +SKIP
@@ -118,19 +121,22 @@ class Hopfield(nn.Module):
         units: ``bipolar`` (states ±1) or ``binary`` (states 0/1).
         threshold: θ, a number or an (N,) tensor; None is 0 for bipolar units and the matched
             θ_i = ½ Σ_j W_ij (recomputed by each ``store``) for binary ones.
+        mode: how ``forward`` (and ``recall`` when not told) updates the units: ``async``
+            (Hopfield's, one unit at a time) or ``sync`` (Little's, all at once).
 
     W (``weight``) and θ (``threshold``) are buffers, not parameters: nothing is learned by
     gradient descent. ``memories`` keeps the stored patterns as ±1 rows.
     """
 
     def __init__(self, size: int = 100, units: str = "bipolar",
-                 threshold: float | torch.Tensor | None = None):
+                 threshold: float | torch.Tensor | None = None, mode: str = "async"):
         super().__init__()
-        if units not in UNITS:
-            raise NnzooError(f"Hopfield units {units!r} are not known; expected one of {UNITS}.")
+        if units not in UNITS or mode not in MODES:
+            raise NnzooError(f"Hopfield units {units!r} or mode {mode!r} is not known; expected "
+                             f"units in {UNITS} and mode in {MODES}.")
         if size < 1:
             raise NnzooError(f"A Hopfield network needs at least one unit; got size={size}.")
-        self.size, self.units, self.input_shape = size, units, (size,)
+        self.size, self.units, self.mode, self.input_shape = size, units, mode, (size,)
         self.low = -1.0 if units == "bipolar" else 0.0
         self.matched = units == "binary" and threshold is None
         theta = torch.zeros(size, dtype=torch.float64)
@@ -153,7 +159,9 @@ class Hopfield(nn.Module):
             coding = "binary"
         else:
             raise NnzooError(f"Hopfield {what} must hold ±1 or 0/1 values; got values such as "
-                             f"{sorted(values - {-1, 0, 1})[:4] or sorted(values)[:4]}.")
+                             f"{sorted(values - {-1, 0, 1})[:4] or sorted(values)[:4]}. Threshold "
+                             f"real-valued data first (e.g. x > 0.5), or use a binary dataset "
+                             f"such as --data letters.")
         s = x.to(self.weight.device, torch.float64)
         if coding != self.units:
             s = (s + 1) / 2 if self.units == "binary" else 2 * s - 1
@@ -193,15 +201,17 @@ class Hopfield(nn.Module):
         return threshold_update(s @ self.weight - self.threshold, s, self.low)  # W symmetric
 
     @torch.no_grad()
-    def recall(self, x, *, steps: int | None = None, mode: str = "async", generator=None,
+    def recall(self, x, *, steps: int | None = None, mode: str | None = None, generator=None,
                return_trajectory: bool = False, record: str = "sweep"):
         """Let state(s) ``x`` ((N,) or (B, N), ±1 or 0/1) settle; return the final state(s) in
         the same coding, or a :class:`RecallResult` with ``return_trajectory``.
 
-        ``steps`` caps the sweeps (async) or updates (sync), default 100. ``generator`` (None,
+        ``mode`` is ``async`` or ``sync`` (default: the net's ``mode``). ``steps`` caps the
+        sweeps (async) or updates (sync), default 100. ``generator`` (None,
         a seed or a ``torch.Generator``) draws the asynchronous orders. ``record`` is ``sweep``
         (a state after each sweep) or ``unit`` (after each single unit update, async only).
         """
+        mode = self.mode if mode is None else mode
         if mode not in MODES or record not in RECORDS:
             raise NnzooError(f"Hopfield recall takes mode in {MODES} and record in {RECORDS}; got "
                              f"mode={mode!r}, record={record!r}.")
@@ -244,7 +254,7 @@ class Hopfield(nn.Module):
                             done)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Asynchronous recall of ``x`` (global random generator)."""
+        """Recall of ``x`` in the net's mode (asynchronous: global random generator)."""
         return self.recall(x)
 
 
@@ -298,7 +308,9 @@ def capacity_curve(size: int = 100, patterns=range(1, 31), *, trials: int = 20, 
 
 
 @register_model("hopfield", family="classic", paper="Hopfield 1982", input_shape=(100,),
-                dataset="digits", task="associative-memory", params=0)
-def hopfield(*, size: int = 100, units: str = "bipolar", threshold: float | None = None) -> Hopfield:
+                dataset="letters", task="associative-memory", params=0,
+                defaults={"trainer": "nnzoo.train.memory:fit_hebbian"})
+def hopfield(*, size: int = 100, units: str = "bipolar", threshold: float | None = None,
+             mode: str = "async") -> Hopfield:
     """Hopfield network: Hebbian associative memory recalled by threshold units (energy descent)."""
-    return Hopfield(size, units, threshold)
+    return Hopfield(size, units, threshold, mode)
