@@ -1,6 +1,8 @@
 """Boltzmann machine: conditionals and equilibrium against enumeration, the T → 0 Hopfield limit,
 annealing, and the Ackley-Hinton-Sejnowski learning rule."""
 
+import math
+
 import pytest
 import torch
 
@@ -122,3 +124,68 @@ def test_bad_input_is_reported():
     with pytest.raises(nnzoo.NnzooError, match="too many"):
         BoltzmannMachine(30).distribution()
     assert nnzoo.count_params(nnzoo.create("boltzmann")) == 0
+
+
+def test_bars_and_stripes_are_every_image_with_constant_rows_or_columns():
+    from nnzoo.data.bars import bars_and_stripes
+
+    images = bars_and_stripes(3).reshape(-1, 3, 3)
+    assert len(images) == 14 and len(bars_and_stripes(4)) == 30
+    rows_equal = (images == images[:, :, :1]).all(2).all(1)
+    columns_equal = (images == images[:, :1, :]).all(2).all(1)
+    assert (rows_equal | columns_equal).all()
+    data = nnzoo.load_dataset("bars-and-stripes", input_shape=(9,))
+    assert data.task == "distribution" and data.train.x.shape == (14, 9)
+    assert torch.equal(data.test.x, data.train.x) and data.info["side"] == 3
+    assert nnzoo.load_dataset("bars-and-stripes", input_shape=(16,)).train.x.shape == (30, 16)
+    with pytest.raises(nnzoo.NnzooError, match="visible=16"):
+        nnzoo.load_dataset("bars-and-stripes", input_shape=(9,), side=4)
+
+
+def test_an_untrained_machine_is_uniform_and_visible_rows_are_clamped():
+    from nnzoo.train.boltzmann import evaluate_distribution
+
+    data = nnzoo.load_dataset("bars-and-stripes")
+    bm = nnzoo.create("boltzmann")  # W = 0, θ = 0: Q is uniform over the 512 images
+    scores = evaluate_distribution(bm, data.test)
+    assert scores["kl"] == pytest.approx(math.log(512 / 14))
+    assert scores["data_mass"] == pytest.approx(14 / 512)
+    assert 0 < scores["sample_valid"] < 0.08
+    states = bm(data.train.x)  # the 9 visible units stay clamped, the 4 hidden ones settle
+    assert states.shape == (14, 13) and torch.equal(states[:, :9], data.train.x.double())
+
+
+def test_nnzoo_train_boltzmann_learns_bars_and_stripes(tmp_path, capsys):
+    import json
+
+    from safetensors.torch import load_file
+
+    from nnzoo.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "boltzmann", "--epochs", "40", "--no-progress", "--out", str(out)]) == 0
+    assert "test: kl " in capsys.readouterr().out
+    for name in ("config.json", "metrics.json", "weights.safetensors", "weights.png",
+                 "distribution.png", "samples.png", "curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_kl"] < metrics["uniform_kl"] - 1  # log(512/14) = 3.6 nats uniform
+    assert metrics["test_data_mass"] > 4 * metrics["uniform_mass"]
+    assert len(metrics["history"]) == 40 and "kl" in metrics["history"][-1]
+    weights = load_file(str(out / "weights.safetensors"))
+    assert weights["weight"].shape == (13, 13) and torch.equal(weights["weight"], weights["weight"].T)
+    assert main(["eval", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["kl"] == pytest.approx(metrics["test_kl"])
+    assert evaluated["sample_valid"] == pytest.approx(metrics["test_sample_valid"])
+
+
+def test_real_valued_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    from nnzoo.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "boltzmann", "--data", "digits", "-o", "visible=64", "-o", "size=64",
+                 "--no-progress", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnzoo: error:") and "0/1" in err and "--data bars-and-stripes" in err
+    assert "Traceback" not in err and not out.exists()

@@ -40,6 +40,11 @@ def run(args) -> int:
 
         metrics = evaluate_recall(model, split, seed=config.get("training", {}).get("seed", 0),
                                   name=data_name)
+    elif task == "distribution":  # a Boltzmann machine: its distribution against the data's
+        from nnzoo.train.boltzmann import evaluate_distribution
+
+        metrics = evaluate_distribution(model, split, seed=config.get("training", {}).get("seed", 0),
+                                        name=data_name)
     else:
         check_input_fits(model, split, data_name)
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size)

@@ -26,6 +26,9 @@ Deviation: AHS changed each weight by a fixed step in the direction of sign(p⁺
 the gradient form they derive, ∂G/∂w_ij = -(p⁺_ij - p⁻_ij)/T, at T = 1. W and θ are float64
 buffers (no autograd).
 
+``nnzoo train boltzmann`` fits the default machine (9 visible units, 4 hidden) to the 14 3x3
+bars-and-stripes images and measures the learnt distribution exactly (``nnzoo.train.boltzmann``).
+
     >>> bm = create("boltzmann", size=5, visible=3)
     >>> states = bm.anneal(torch.zeros(8, 5), generator=0)   # doctest: +SKIP
 """
@@ -41,6 +44,20 @@ from nnzoo.registry import register_model
 
 AHS_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))  # (T, sweeps), AHS 1985 encoders
 ENUMERATE_LIMIT = 16  # units, for the exact distribution
+
+
+def binary_rows(s, width: int, what: str) -> torch.Tensor:
+    """``s`` as float64 rows of ``width`` 0/1 values, or a clear error naming ``what``."""
+    s = torch.as_tensor(s, dtype=torch.float64)
+    if s.dim() == 0 or s.shape[-1] != width:
+        raise NnzooError(f"{what} must be rows of {width} values; got shape {tuple(s.shape)}. "
+                         f"Options -o visible=V -o size=N set the machine's units.")
+    odd = s[(s != 0) & (s != 1)]
+    if len(odd):
+        raise NnzooError(f"{what} must hold 0/1 values; got values such as "
+                         f"{sorted(set(odd.tolist()))[:4]}. Threshold real-valued data first "
+                         f"(e.g. x > 0.5), or use a binary dataset such as --data bars-and-stripes.")
+    return s
 
 
 class BoltzmannMachine(nn.Module):
@@ -59,7 +76,7 @@ class BoltzmannMachine(nn.Module):
             raise NnzooError(f"A Boltzmann machine needs size >= 1, 0 <= visible <= size and "
                              f"T >= 0; got size={size}, visible={visible}, T={temperature}.")
         self.size, self.visible, self.temperature = size, visible, temperature
-        self.input_shape = (size,)
+        self.input_shape = (visible,)  # a data row: the visible units
         self.register_buffer("weight", torch.zeros(size, size, dtype=torch.float64))  # W (N, N)
         self.register_buffer("threshold", torch.zeros(size, dtype=torch.float64))  # θ (N,)
 
@@ -72,11 +89,7 @@ class BoltzmannMachine(nn.Module):
         return self
 
     def _states(self, s) -> torch.Tensor:
-        s = torch.as_tensor(s, dtype=torch.float64)
-        if s.shape[-1] != self.size or not ((s == 0) | (s == 1)).all():
-            raise NnzooError(f"Boltzmann machine states must be 0/1 rows of {self.size} units; got "
-                             f"shape {tuple(s.shape)}.")
-        return s
+        return binary_rows(s, self.size, "Boltzmann machine states")
 
     def energy(self, s) -> torch.Tensor:
         """E(s) = -½ sᵀWs + θᵀs, (...)."""
@@ -124,7 +137,14 @@ class BoltzmannMachine(nn.Module):
         return (s, torch.stack(energies)) if return_energy else s
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
-        """Anneal states ``s`` along the default schedule (global random generator)."""
+        """Anneal states ``s`` (B, N) along the default schedule (global random generator).
+        Rows of the visible units alone (B, V) stay clamped while the hidden units, started
+        off, settle: the machine's interpretation of the data (Hinton & Sejnowski 1983)."""
+        s = torch.as_tensor(s, dtype=torch.float64)
+        if s.shape[-1] == self.visible < self.size:
+            s = binary_rows(s, self.visible, "Boltzmann machine inputs (rows of the visible units)")
+            hidden = s.new_zeros(*s.shape[:-1], self.size - self.visible)
+            return self.anneal(torch.cat([s, hidden], -1), clamped=self.visible)
         return self.anneal(s)
 
     @torch.no_grad()
@@ -153,10 +173,10 @@ class BoltzmannMachine(nn.Module):
         """Learn with the AHS rule from 0/1 rows ``data`` (M, visible); each phase runs
         ``chains`` chains per data row, anneals along ``schedule`` and then averages over
         ``sweeps`` sweeps at T = 1. Returns per epoch the mean |p⁺_ij - p⁻_ij|."""
-        data = torch.as_tensor(data, dtype=torch.float64)
-        if data.dim() != 2 or data.shape[1] != self.visible or not ((data == 0) | (data == 1)).all():
-            raise NnzooError(f"Boltzmann machine data must be 0/1 rows of the {self.visible} "
-                             f"visible units; got shape {tuple(data.shape)}.")
+        data = binary_rows(data, self.visible, "Boltzmann machine data (rows of the visible units)")
+        if data.dim() != 2:
+            raise NnzooError(f"Boltzmann machine data must be a matrix (M, {self.visible}); got "
+                             f"shape {tuple(data.shape)}.")
         generator, gaps = make_generator(generator), []
         if not self.weight.any():  # break the symmetry between hidden units
             self.set_weights(torch.randn(self.size, self.size, generator=generator,
@@ -177,8 +197,10 @@ class BoltzmannMachine(nn.Module):
 
 
 @register_model("boltzmann", family="classic", paper="Hinton & Sejnowski 1983; Ackley et al. 1985",
-                input_shape=(16,), dataset="digits", task="associative-memory", params=0)
-def boltzmann(*, size: int = 16, visible: int | None = None,
+                input_shape=(9,), dataset="bars-and-stripes", task="distribution", params=0,
+                defaults={"epochs": 500, "lr": 1.0, "schedule": "cosine",
+                          "trainer": "nnzoo.train.boltzmann:fit_boltzmann"})
+def boltzmann(*, size: int = 13, visible: int | None = 9,
               temperature: float = 1.0) -> BoltzmannMachine:
     """Boltzmann machine: stochastic binary units, temperature, simulated annealing, AHS learning."""
     return BoltzmannMachine(size, visible, temperature)
