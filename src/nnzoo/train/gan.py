@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from nnzoo.data import DataBundle
 from nnzoo.errors import NnzooError
+from nnzoo.train.host_allocator import keep_freed_memory
 from nnzoo.train.loop import FitResult, resolve_device
 from nnzoo.train.run_folder import RunFolder
 
@@ -78,6 +79,8 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
                          f"and device (Adam with β1 = {beta1}, as in DCGAN); it does not take "
                          f"{what}.")
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()  # reuse freed activations: see nnzoo.train.host_allocator
     torch.manual_seed(seed)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})

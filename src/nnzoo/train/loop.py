@@ -18,6 +18,7 @@ from nnzoo.data import DataBundle, Split
 from nnzoo.errors import NnzooError
 from nnzoo.train.batches import iterate_batches, num_batches, shard
 from nnzoo.train.callbacks import Checkpoint, EarlyStopping, ProgressBar
+from nnzoo.train.host_allocator import keep_freed_memory
 from nnzoo.train.losses import get_loss
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
@@ -171,6 +172,8 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     >>> result.test["top1"]                                   # doctest: +SKIP
     """
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()  # reuse freed activations: see nnzoo.train.host_allocator
     torch.manual_seed(seed)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})
