@@ -179,7 +179,8 @@ class _TanhViaSigmoid(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, n):
-        f = torch.sigmoid(n * 2.0).mul_(2.0).sub_(1.0)
+        f = n * 2.0
+        f.sigmoid_().mul_(2.0).sub_(1.0)  # in place: one buffer, not two
         ctx.save_for_backward(f)
         return f
 
