@@ -85,6 +85,8 @@ def test_train_then_eval(tmp_path, capsys):
     (["train", "mlp", "-o", "widht=3"], "hidden"),
     (["train", "mlp", "-o", "hidden"], "KEY=VALUE"),
     (["train", "lenet5", "--data", "xor", "--epochs", "1"], "cannot take"),
+    (["train", "perceptron", "--compile", "--optimizer", "sgd"], "--optimizer, --compile"),
+    (["train", "hopfield", "--epochs", "3"], "--epochs"),
     (["summary", "nope"], "nnzoo list"),
     (["info", "lenet-5"], "lenet5"),
 ])

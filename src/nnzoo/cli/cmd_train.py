@@ -83,6 +83,24 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     return model, data, options, data_name
 
 
+def refuse_flags_the_trainer_ignores(args, name: str, trainer) -> None:
+    """A model with its own learning rule (the perceptron's, Hebb's, CD-k...) takes only some
+    training flags: any other one given on the command line is an error, not silently dropped."""
+    import inspect
+
+    from nnzoo.errors import NnzooError
+
+    takes = inspect.signature(trainer).parameters
+    flag = lambda key: "--" + key.replace("_", "-")  # noqa: E731
+    unused = [flag(k) for k in TRAINING_FLAGS if getattr(args, k, None) is not None and k not in takes]
+    if unused:
+        used = [flag(k) for k in TRAINING_FLAGS if k in takes]
+        rule = f"{trainer.__module__}.{trainer.__name__}"
+        raise NnzooError(f"{name} does not use {', '.join(unused)}: it is trained by its own rule "
+                         f"({rule}), which takes {', '.join(used) or 'none of the training flags'}. "
+                         f"Leave {'it' if len(unused) == 1 else 'them'} out.")
+
+
 def _trainer(entry):
     import importlib
 
@@ -113,6 +131,8 @@ def run(args) -> int:
     out = Path(args.out or f"runs/{args.model}-{args.data or entry.dataset}-"
                           f"{time.strftime('%Y%m%d-%H%M%S')}")
     folder = RunFolder(out, overwrite=args.overwrite)  # refuses another run's folder up front
+    trainer = _trainer(entry)
+    refuse_flags_the_trainer_ignores(args, args.model, trainer)
     settings = resolve_training(args, entry)
     torch.manual_seed(settings.get("seed", 0))
     model, data, model_options, data_name = build_model_and_data(
@@ -128,7 +148,6 @@ def run(args) -> int:
     print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
           f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
           file=sys.stderr)
-    trainer = _trainer(entry)
     result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
                      **settings)
     pictures = []
