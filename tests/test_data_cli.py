@@ -146,3 +146,15 @@ def test_show_every_kind_of_target(name, capsys):
     assert main(["data", "show", name]) == 0
     out = capsys.readouterr().out
     assert "train" in out and "test" in out
+
+
+def test_show_counts_the_tokens_of_a_vocabulary(capsys):
+    """A language model's targets are characters: each is counted, and a newline or a space is
+    written quoted rather than breaking the line."""
+    import re
+
+    assert main(["data", "show", "text"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "training target count" in l)
+    assert line.lstrip().startswith("tokens") and "0 '\\n' (" in line and "1 ' ' (" in line
+    counts = [int(c) for c in re.findall(r"\((\d+)\)", line)]
+    assert min(counts) >= 0 and sum(counts) == 160 * 100  # every target of the 160 windows

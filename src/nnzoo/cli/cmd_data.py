@@ -121,6 +121,11 @@ def _verify(args) -> int:
     return 0
 
 
+def _printable(name: str) -> str:
+    """A class or token name as one visible word: a newline or a space is shown quoted."""
+    return name if name.isprintable() and not name.isspace() else repr(name)
+
+
 def _show(args) -> int:
     from collections import Counter
 
@@ -135,9 +140,10 @@ def _show(args) -> int:
               f"y {tuple(split.y.shape)}")
     if data.class_names:
         labels = data.train.y.reshape(-1)  # per-step targets (N, T) count every step
-        counts = Counter(labels[labels >= 0].tolist()) if data.task == "classify" else {}  # -100: padding
-        print("  classes (training count): " + ", ".join(
-            (f"{n}" if n == str(i) else f"{i} {n}") + f" ({counts.get(i, 0)})"
+        counts = Counter(labels[labels >= 0].tolist()) if not labels.is_floating_point() else {}
+        kind = "classes" if data.task == "classify" else "tokens"  # a vocabulary: seq2seq, text
+        print(f"  {kind} (training target count): " + ", ".join(
+            (n if n == str(i) else f"{i} {_printable(n)}") + f" ({counts.get(i, 0)})"
             for i, n in enumerate(data.class_names)))
     for key, value in data.info.items():
         print(f"  {key}: {value}")
