@@ -32,3 +32,4 @@ def test_fit_on_the_cpu_raises_them(monkeypatch):
     nnzoo.fit(nnzoo.create("mlp", in_features=2, hidden=(4,), num_classes=2), data, epochs=1,
               batch_size=4, device="cpu", progress=False)
     assert calls == [1]
+

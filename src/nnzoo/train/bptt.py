@@ -35,8 +35,7 @@ from nnzoo.data import DataBundle
 from nnzoo.data.text import stream_of
 from nnzoo.errors import NnzooError
 from nnzoo.train.callbacks import EarlyStopping, ProgressBar
-from nnzoo.train.host_allocator import keep_freed_memory
-from nnzoo.train.loop import FitResult, TrainState, _notify, resolve_device
+from nnzoo.train.loop import FitResult, TrainState, _notify, training_device
 from nnzoo.train.losses import softmax_cross_entropy
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
@@ -109,9 +108,7 @@ def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size
         raise NnzooError(f"Truncated BPTT reads a stream of token ids: dataset {data.name!r} must "
                          f"give consecutive windows of ids (N, T), as the 'text' dataset does.")
     k = int(bptt or data.train.x.shape[1])
-    device = resolve_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()  # reuse freed activations: see nnzoo.train.host_allocator
+    device = training_device(device)
     torch.manual_seed(seed)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})

@@ -24,8 +24,7 @@ import torch.nn.functional as F
 
 from nnzoo.data import DataBundle
 from nnzoo.errors import NnzooError
-from nnzoo.train.host_allocator import keep_freed_memory
-from nnzoo.train.loop import FitResult, resolve_device
+from nnzoo.train.loop import FitResult, training_device
 from nnzoo.train.run_folder import RunFolder
 
 NOT_FOR_GANS = ("momentum", "weight_decay", "schedule", "schedule_c", "schedule_step",
@@ -78,9 +77,7 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
         raise NnzooError(f"The GAN's training loop takes epochs, batch size, learning rate, seed "
                          f"and device (Adam with β1 = {beta1}, as in DCGAN); it does not take "
                          f"{what}.")
-    device = resolve_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()  # reuse freed activations: see nnzoo.train.host_allocator
+    device = training_device(device)
     torch.manual_seed(seed)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})

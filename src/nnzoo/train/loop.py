@@ -72,6 +72,15 @@ def resolve_device(device) -> torch.device:
     return device
 
 
+def training_device(device) -> torch.device:
+    """:func:`resolve_device`; on the CPU, also let training reuse freed memory
+    (:mod:`nnzoo.train.host_allocator`)."""
+    device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()
+    return device
+
+
 class _TrainingLoss(nn.Module):
     """forward(x, y) = model.training_loss(x, y): the loss and the outputs."""
 
@@ -171,9 +180,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     ...              epochs=5, progress=False)               # doctest: +SKIP
     >>> result.test["top1"]                                   # doctest: +SKIP
     """
-    device = resolve_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()  # reuse freed activations: see nnzoo.train.host_allocator
+    device = training_device(device)
     torch.manual_seed(seed)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
     run_config = dict(config or {})
