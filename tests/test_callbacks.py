@@ -59,3 +59,21 @@ def test_progress_bar_counts_steps(capsys):
     assert bar.bar.n == 6
     bar.on_train_end(state)
     assert "val_loss=0.4000" in buffer.getvalue()
+
+
+def test_save_result_writes_weights_then_metrics(tmp_path):
+    """The weights carry the config and the metrics (a weights file alone still evaluates);
+    metrics.json adds the details (the history)."""
+    import json
+
+    from nnzoo.train.run_folder import RunFolder, read_config
+
+    model = torch.nn.Linear(2, 1)
+    RunFolder(tmp_path / "run").save_result(model, {"model": "mlp"}, {"top1": 0.5},
+                                            history=[{"epoch": 1}])
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics == {"top1": 0.5, "history": [{"epoch": 1}]}
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "run" / "weights.safetensors").rename(tmp_path / "alone" / "w.safetensors")
+    config, _ = read_config(tmp_path / "alone" / "w.safetensors")
+    assert config == {"model": "mlp", "result": {"top1": 0.5}}

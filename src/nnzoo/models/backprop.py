@@ -237,9 +237,7 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
     result = FitResult(history, test, len(losses), len(losses), seconds,
                        len(data.train) * len(losses) / max(seconds, 1e-9), folder.path if folder else None)
     if folder:
-        metrics = {**result.metrics, **accuracy, "history": history}
-        folder.save_weights(model, {**run_config, "result": metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, {**result.metrics, **accuracy}, history=history)
         from nnzoo.explain.curves import plot_curves
 
         thinned = history[::max(1, len(history) // 200)]  # ≤ ~200 markers, the last kept

@@ -225,9 +225,8 @@ def fit_rule(model: Perceptron, data, *, epochs: int = 100, lr: float = 0.5, see
     result = FitResult(history, test, len(errors), len(errors), seconds,
                        n * len(errors) / max(seconds, 1e-9), folder.path if folder else None)
     if folder:
-        metrics = {**result.metrics, "converged": model.converged, "history": history}
-        folder.save_weights(model, {**run_config, "result": metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, {**result.metrics, "converged": model.converged},
+                           history=history)
         folder.save_figure(plot_errors(errors, title="Rosenblatt rule"), "curves.png")
     return result
 

@@ -195,9 +195,7 @@ def fit_rbf(model: RBFNetwork, data, *, seed: int = 0, out=None, overwrite: bool
     result = FitResult(history, test, 1, 1, seconds, len(data.train) / max(seconds, 1e-9),
                        folder.path if folder else None)
     if folder:
-        metrics = {**result.metrics, "history": history}
-        folder.save_weights(model, {**run_config, "result": metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, result.metrics, history=history)
     return result
 
 

@@ -215,9 +215,7 @@ def fit_cd(model: RBM, data, *, epochs: int = 30, lr: float = 0.1, batch_size: i
                        len(data.train) * len(errors) / max(seconds, 1e-9),
                        folder.path if folder else None)
     if folder:
-        metrics = {**result.metrics, "history": history}
-        folder.save_weights(model, {**run_config, "result": metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, result.metrics, history=history)
     return result
 
 

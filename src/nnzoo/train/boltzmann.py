@@ -147,9 +147,7 @@ def fit_boltzmann(model, data, *, epochs: int = 500, lr: float = 1.0, schedule: 
     if folder:
         baseline = {"uniform_kl": math.log(2 ** model.visible) - entropy(rows),
                     "uniform_mass": len(state_codes(rows).unique()) / 2 ** model.visible}
-        metrics = {**result.metrics, **baseline, "history": history}
-        folder.save_weights(model, {**run_config, "result": result.metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, result.metrics, **baseline, history=history)
         save_pictures(model, data, folder, history, seed)
     return result
 

@@ -165,8 +165,7 @@ def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size
     result = FitResult(state.history, evaluate_stream(model, test, k), best_epoch, state.epoch,
                        train_seconds, seen / max(train_seconds, 1e-9), folder.path if folder else None)
     if folder:
-        folder.save_weights(model, {**run_config, "result": result.metrics})
-        folder.write_json("metrics.json", {**result.metrics, "history": result.history})
+        folder.save_result(model, run_config, result.metrics, history=result.history)
         from nnzoo.explain.curves import plot_curves
 
         folder.save_figure(plot_curves(result.history, best_epoch=result.best_epoch,

@@ -144,8 +144,7 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
                        epochs * steps * batch_size / max(train_seconds, 1e-9),
                        folder.path if folder else None)
     if folder:
-        folder.save_weights(model, {**run_config, "result": result.metrics})
-        folder.write_json("metrics.json", {**result.metrics, "history": history})
+        folder.save_result(model, run_config, result.metrics, history=history)
         from nnzoo.explain.reconstructions import plot_gan_curves
 
         folder.save_figure(plot_gan_curves(history, run_config.get("title", "")), "curves.png")

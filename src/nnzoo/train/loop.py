@@ -270,9 +270,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     result = FitResult(state.history, test, best_epoch, state.epoch, train_seconds,
                        seen / max(train_seconds, 1e-9), folder.path if folder else None)
     if folder:
-        model_cpu_config = {**run_config, "result": result.metrics}
-        folder.save_weights(model, model_cpu_config)
-        folder.write_json("metrics.json", {**result.metrics, "history": result.history})
+        folder.save_result(model, run_config, result.metrics, history=result.history)
         from nnzoo.explain.curves import plot_curves
 
         folder.save_figure(plot_curves(result.history, best_epoch=result.best_epoch,

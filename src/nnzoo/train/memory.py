@@ -129,9 +129,8 @@ def fit_hebbian(model, data, *, seed: int = 0, out=None, overwrite: bool = False
             mode=model.mode, seed=seed)
         folder.write_json("config.json", run_config)
         curve = noise_curve(model, patterns, copies=data.info.get("copies", 25), seed=seed)
-        metrics = {**result.metrics, "history": history, "recall_vs_noise": curve}
-        folder.save_weights(model, {**run_config, "result": result.metrics})
-        folder.write_json("metrics.json", metrics)
+        folder.save_result(model, run_config, result.metrics, history=history,
+                           recall_vs_noise=curve)
         save_pictures(model, data, folder, curve, seed)
     return result
 

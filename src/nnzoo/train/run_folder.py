@@ -95,6 +95,12 @@ class RunFolder:
         finally:
             plt.close(fig)
 
+    def save_result(self, model, config: dict, metrics: dict, **details) -> None:
+        """The end of a run: weights.safetensors (the run's config and ``metrics`` in its
+        header), then metrics.json (``metrics`` and ``details``, such as the history)."""
+        self.save_weights(model, {**config, "result": metrics})
+        self.write_json("metrics.json", {**metrics, **details})
+
     def save_weights(self, model, config: dict | None = None,
                      name: str = "weights.safetensors") -> Path | None:
         """The model's state dict as safetensors, with ``config`` as JSON in the metadata."""
