@@ -103,3 +103,20 @@ def test_registered_seq2seq_takes_the_pair_and_counts_params():
     assert nnzoo.count_params(model) == nnzoo.get_entry("seq2seq").params
     data = nnzoo.load_dataset("addition", n_train=10, n_val=5, n_test=5)
     assert model(*data.train.x).shape == (*data.train.y.shape, 14)
+
+
+def test_reverse_source_reads_each_source_backwards_before_its_padding():
+    from nnzoo.models.seq2seq import reverse_each
+
+    src = encode(["123", "4567", "8"])
+    assert reverse_each(src, (src != PAD).sum(1)).tolist() == encode(["321", "7654", "8"]).tolist()
+    forwards = _model()
+    backwards = _model()
+    backwards.reverse_source = True
+    h_rev, c_rev = backwards.encode(src)
+    h, c = forwards.encode(encode(["321", "7654", "8"]))
+    assert torch.allclose(h_rev, h) and torch.allclose(c_rev, c)
+    assert not torch.allclose(forwards.encode(src)[0], h)  # the order matters to the encoder
+    option = nnzoo.create("seq2seq", reverse_source=True)
+    assert option.reverse_source and nnzoo.count_params(option) == nnzoo.count_params(
+        nnzoo.create("seq2seq"))

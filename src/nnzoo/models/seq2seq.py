@@ -16,7 +16,9 @@ feeds back its own tokens until EOS:
   by every token, keep the best k; a finished prefix (ended by EOS) stays as it is. The best
   finished prefix wins. With k = 1 this is greedy decoding, token for token.
 
-Deviations, stated: the source is read in its own order (Sutskever et al. reversed it); the
+By default the source is read in its own order; ``reverse_source=True`` reads each source
+backwards, as Sutskever et al. did (its padding stays at the end), which puts the source's last
+tokens, the least significant digits of a sum, nearest the decoder. Deviations, stated: the
 beam's score is the plain sum of log-probabilities, with no length normalisation (the tasks
 here fix the target length by the source); the source is read up to its own length (padding
 does not touch the encoder's state).
@@ -44,6 +46,13 @@ def map_state(state, fn):
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
+def reverse_each(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row's first ``lengths[i]`` ids in reverse order, its padding left at the end."""
+    steps = torch.arange(ids.shape[1], device=ids.device)[None, :]
+    index = lengths[:, None] - 1 - steps                                   # (N, S)
+    return ids.gather(1, index.clamp_min(0)).masked_fill(index < 0, PAD)
+
+
 class Seq2Seq(nn.Module):
     """Encoder and decoder, each an embedding and a recurrent stack of ``cell``; a linear head.
 
@@ -52,9 +61,9 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128,
                  num_layers: int = 1, *, cell: str = "lstm", dropout: float = 0.0,
-                 src_len: int = 8):
+                 src_len: int = 8, reverse_source: bool = False):
         super().__init__()
-        self.vocab_size, self.cell = vocab_size, cell
+        self.vocab_size, self.cell, self.reverse_source = vocab_size, cell, reverse_source
         self.input_shape = (src_len,)
         self.src_embed = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)
         self.tgt_embed = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)
@@ -65,6 +74,8 @@ class Seq2Seq(nn.Module):
     def encode(self, src: torch.Tensor):
         """The encoder's final state for source ids (N, S), each read up to its own length."""
         lengths = (src != PAD).sum(1).clamp_min(1)
+        if self.reverse_source:
+            src = reverse_each(src, lengths)
         _, state = self.encoder(self.src_embed(src), lengths=lengths)     # (L, N, H)
         return state
 
@@ -175,7 +186,8 @@ def _ends(tokens: torch.Tensor) -> bool:
                 defaults={"epochs": 10, "lr": 3e-3, "optimizer": "adam", "batch_size": 128,
                           "clip_grad_norm": 1.0, "schedule": "cosine"})
 def seq2seq(*, num_classes: int = 14, embed_size: int = 32, hidden_size: int = 128,
-            num_layers: int = 1, cell: str = "lstm", dropout: float = 0.0, src_len: int = 8) -> Seq2Seq:
+            num_layers: int = 1, cell: str = "lstm", dropout: float = 0.0, src_len: int = 8,
+            reverse_source: bool = False) -> Seq2Seq:
     """Encoder-decoder (LSTM or ``cell=gru``) with teacher forcing, greedy and beam decoding."""
     return Seq2Seq(num_classes, embed_size, hidden_size, num_layers, cell=cell, dropout=dropout,
-                   src_len=src_len)
+                   src_len=src_len, reverse_source=reverse_source)
