@@ -33,3 +33,15 @@ def test_padded_or_grouped_convolutions_keep_torch_path():
     x = torch.randn(2, 4, 3, 3)
     assert torch.allclose(conv(x), F.conv2d(x, conv.weight, conv.bias, padding=1, groups=2))
     assert isinstance(conv, torch.nn.Conv2d)
+
+
+def test_mixed_memory_formats_give_the_same_product():
+    """A channels_last kernel on a contiguous input (or the reverse) still sums the same terms."""
+    torch.manual_seed(0)
+    conv = Conv2d(16, 12, 5)
+    x = torch.randn(3, 16, 5, 5)
+    ref = F.conv2d(x, conv.weight, conv.bias)
+    mixed = Conv2d(16, 12, 5).to(memory_format=torch.channels_last)
+    mixed.load_state_dict(conv.state_dict())
+    assert torch.allclose(mixed(x), ref, atol=1e-5)
+    assert torch.allclose(conv(x.contiguous(memory_format=torch.channels_last)), ref, atol=1e-5)

@@ -30,5 +30,9 @@ class Conv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._covers_input(x):
             return super().forward(x)
-        out = F.linear(x.reshape(len(x), -1), self.weight.reshape(self.out_channels, -1), self.bias)
+        w = self.weight
+        if w.is_contiguous(memory_format=torch.channels_last):
+            # Sum over (i, j, c) instead of (c, i, j): both flatten without a copy.
+            x, w = x.permute(0, 2, 3, 1), w.permute(0, 2, 3, 1)
+        out = F.linear(x.reshape(len(x), -1), w.reshape(self.out_channels, -1), self.bias)
         return out.view(len(x), self.out_channels, 1, 1)
