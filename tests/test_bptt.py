@@ -81,6 +81,8 @@ def test_char_lm_learns_the_corpus_and_writes_a_run(tmp_path):
                           "num_classes": data.num_classes, "hidden_size": 64}})
     losses = [row["loss"] for row in result.history]
     assert losses[-1] < losses[0] - 0.3 and result.test["loss"] < 3.3  # uniform: ln 58 = 4.06
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4] and result.epochs == 4
+    assert all(row["seconds"] > 0 and "val_loss" in row and "lr" in row for row in result.history)
     assert {"config.json", "metrics.json", "weights.safetensors", "curves.png"} <= \
         {p.name for p in (tmp_path / "run").iterdir()}
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -35,7 +35,8 @@ from nnzoo.data import DataBundle
 from nnzoo.data.text import stream_of
 from nnzoo.errors import NnzooError
 from nnzoo.train.callbacks import EarlyStopping, ProgressBar
-from nnzoo.train.loop import FitResult, TrainState, _notify, training_device
+from nnzoo.train.loop import (FitResult, TrainState, _notify, end_epoch, finish_run,
+                              training_device)
 from nnzoo.train.losses import softmax_cross_entropy
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
@@ -149,26 +150,11 @@ def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size
             tally.add(loss, scores, y)
             seen += y.numel()
             _notify(cbs, "on_step_end", state)
-        row = {"epoch": epoch + 1, **tally.result()}
-        train_seconds += time.perf_counter() - start
-        row["lr"] = opt.param_groups[0]["lr"]
-        scheduler.step()
-        row.update({f"val_{key}": v for key, v in evaluate_stream(model, val, k).items()})
-        state.epoch = epoch + 1
-        state.history.append(row)
-        _notify(cbs, "on_epoch_end", state)
-        if state.stop:
+        row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
+        train_seconds += row["seconds"]
+        if end_epoch(state, cbs, row, scheduler, lambda: evaluate_stream(model, val, k)):
             break
     _notify(cbs, "on_train_end", state)
 
-    best_epoch = state.best_epoch or state.epoch
-    result = FitResult(state.history, evaluate_stream(model, test, k), best_epoch, state.epoch,
-                       train_seconds, seen / max(train_seconds, 1e-9), folder.path if folder else None)
-    if folder:
-        folder.save_result(model, run_config, result.metrics, history=result.history)
-        from nnzoo.explain.curves import plot_curves
-
-        folder.save_figure(plot_curves(result.history, best_epoch=result.best_epoch,
-                                       stopped=state.stop, title=run_config.get("title")),
-                           "curves.png")
-    return result
+    return finish_run(state, evaluate_stream(model, test, k), train_seconds, seen, folder,
+                      run_config)

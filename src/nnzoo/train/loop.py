@@ -250,27 +250,37 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
             opt.step()
             tally.add(batch_loss, outputs, y)
             _notify(cbs, "on_step_end", state)
-        row = {"epoch": epoch + 1, **tally.result()}  # syncs the device once
-        row["seconds"] = time.perf_counter() - start
-        train_seconds += row["seconds"]
+        row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
+        train_seconds += row["seconds"]  # (tally.result() synced the device once)
         seen += num_batches(len(train), batch_size, drop_last) * batch_size if drop_last else len(train)
-        row["lr"] = opt.param_groups[0]["lr"]
-        scheduler.step()
-        row.update({f"val_{k}": v for k, v in evaluate(model, data.val, task=data.task,
-                                                        loss=loss_fn).items()})
-        state.epoch = epoch + 1
-        state.history.append(row)
-        _notify(cbs, "on_epoch_end", state)
-        if state.stop:
+        if end_epoch(state, cbs, row, scheduler, lambda: evaluate(model, data.val, task=data.task,
+                                                                   loss=loss_fn)):
             break
     _notify(cbs, "on_train_end", state)
 
-    best_epoch = state.best_epoch or state.epoch
     test = evaluate(model, data.test, task=data.task, loss=loss_fn)
-    result = FitResult(state.history, test, best_epoch, state.epoch, train_seconds,
-                       seen / max(train_seconds, 1e-9), folder.path if folder else None)
+    return finish_run(state, test, train_seconds, seen, folder, run_config)
+
+
+def end_epoch(state: TrainState, callbacks, row: dict, scheduler, validate) -> bool:
+    """Close an epoch: its learning rate, the schedule's step, the validation metrics (``val_``
+    + each key of ``validate()``), the history and the callbacks. True when they say stop."""
+    row["lr"] = state.optimizer.param_groups[0]["lr"]
+    scheduler.step()
+    row.update({f"val_{key}": value for key, value in validate().items()})
+    state.epoch += 1
+    state.history.append(row)
+    _notify(callbacks, "on_epoch_end", state)
+    return state.stop
+
+
+def finish_run(state: TrainState, test: dict, train_seconds: float, seen: int, folder,
+               run_config: dict) -> FitResult:
+    """The result of a finished run; with a run folder, also its weights, metrics and curves."""
+    result = FitResult(state.history, test, state.best_epoch or state.epoch, state.epoch,
+                       train_seconds, seen / max(train_seconds, 1e-9), folder.path if folder else None)
     if folder:
-        folder.save_result(model, run_config, result.metrics, history=result.history)
+        folder.save_result(state.model, run_config, result.metrics, history=result.history)
         from nnzoo.explain.curves import plot_curves
 
         folder.save_figure(plot_curves(result.history, best_epoch=result.best_epoch,
