@@ -170,6 +170,9 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
         loss: a name from ``nnzoo.train.losses`` or a function; default by ``data.task``.
         out: run folder to write (config.json, metrics.json, weights.safetensors, curves.png).
         seed: seeds shuffling, dropout and augmentation, so a CPU run repeats exactly.
+        device: cpu, cuda, cuda:N or auto. On the CPU, fit also lets this process keep freed
+            memory for the next step (:mod:`nnzoo.train.host_allocator`; opt out with
+            ``NNZOO_KEEP_FREED_MEMORY=0``).
         compile: train through ``torch.compile(model)``. The first epoch pays the compilation
             (~15 s for LeNet-5 on a 2-core CPU, less once inductor's cache holds it); later
             steps ran ~1.4x faster there. Every step then has the same shape: the last partial
