@@ -11,7 +11,8 @@ from nnzoo.demos.hopfield import damage_lower_half
 
 @pytest.mark.parametrize("name, options, files", [
     ("hopfield", {"letters": "TX"}, {"hopfield_recall.png", "hopfield_energy.png"}),
-    ("rbm", {"hidden": 9, "epochs": 2}, {"rbm_filters.png", "rbm_reconstructions.png"}),
+    ("rbm", {"hidden": 9, "epochs": 2},
+     {"rbm_filters.png", "rbm_reconstructions.png", "rbm_samples.png"}),
     ("capacity", {"trials": 2, "max_patterns": 6}, {"hopfield_capacity.png"}),
 ])
 def test_demo_writes_its_pictures(name, options, files, tmp_path):
