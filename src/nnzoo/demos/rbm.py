@@ -32,7 +32,8 @@ def _blank(ax):
     ax.set_yticks([])
 
 
-@register_demo("rbm", "an RBM trained by CD-1 on the digits: its filters, reconstructions and samples")
+@register_demo("rbm", "an RBM trained by CD-1 on the digits: its filters, reconstructions and "
+                      "samples")
 def rbm_demo(out: Path, *, seed: int = 0, hidden: int = 64, epochs: int = 40) -> list[Path]:
     import math
 
