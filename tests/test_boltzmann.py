@@ -115,6 +115,12 @@ def test_ahs_rule_learns_a_two_mode_distribution():
     assert before > 2.0 and kl() < 0.5  # uniform: log 8 = 2.08
 
 
+def test_a_small_machine_is_told_that_visible_defaults_to_nine():
+    with pytest.raises(nnzoo.NnzooError, match="9 is the default.*visible=6"):
+        nnzoo.create("boltzmann", size=6)
+    assert nnzoo.create("boltzmann", size=6, visible=6).visible == 6
+
+
 def test_bad_input_is_reported():
     with pytest.raises(nnzoo.NnzooError, match="visible"):
         BoltzmannMachine(4, visible=5)

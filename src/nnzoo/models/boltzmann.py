@@ -203,4 +203,8 @@ class BoltzmannMachine(nn.Module):
 def boltzmann(*, size: int = 13, visible: int | None = 9,
               temperature: float = 1.0) -> BoltzmannMachine:
     """Boltzmann machine: stochastic binary units, temperature, simulated annealing, AHS learning."""
+    if visible is not None and size >= 1 and visible > size:
+        raise NnzooError(f"A Boltzmann machine of size={size} cannot have visible={visible} "
+                         f"visible units (9 is the default, for the 3x3 bars-and-stripes "
+                         f"images); give visible <= size, e.g. visible={size}, or a larger size.")
     return BoltzmannMachine(size, visible, temperature)
