@@ -39,6 +39,7 @@ import argparse
 import json
 import multiprocessing
 import platform
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -232,10 +233,14 @@ def main(argv=None) -> int:
         flops = 3 * forward_flops(build(name), data.train.x)
         paths = ["plain", "nnzoo"] + (["nnzoo+compile"] if args.compile else [])
         trials = {path: [] for path in paths}
-        for _ in range(args.repeats):  # interleaved, so all paths see the same machine load
+        for repeat in range(args.repeats):  # interleaved, so all paths see the same machine load
             for path in paths:
-                trials[path].append(in_fresh_process(path, name, args.samples, epochs,
-                                                     batch_size, args.lr))
+                trial_result = in_fresh_process(path, name, args.samples, epochs, batch_size,
+                                                args.lr)
+                trials[path].append(trial_result)
+                print(f"  {name} {path}, run {repeat + 1}/{args.repeats}: "
+                      f"{trial_result['steady_samples_per_second']:,.0f} samples/s steady",
+                      file=sys.stderr, flush=True)
         runs = {path: {**max(t, key=lambda r: r["steady_samples_per_second"]),
                        "all_samples_per_second": [r["samples_per_second"] for r in t],
                        "all_steady_samples_per_second": [r["steady_samples_per_second"] for r in t]}
