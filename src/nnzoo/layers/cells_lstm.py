@@ -51,9 +51,9 @@ class LSTMCell(nn.Module):
     def step(p, gx: torch.Tensor, state: tuple) -> tuple:
         h, c = state
         gates = gx + F.linear(h, p.weight_hh, p.bias_hh)     # (B, 4H): all gates in one matmul
-        i, f, g, o = gates.chunk(4, dim=1)
-        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c = f * c + i * g
+        i, f, _, o = torch.sigmoid(gates).chunk(4, dim=1)    # one call for the three σ gates
+        g = torch.tanh(gates.chunk(4, dim=1)[2])
+        c = torch.addcmul(f * c, i, g)                       # f ⊙ c + i ⊙ g
         h = o * torch.tanh(c)
         return h, c
 
@@ -99,10 +99,11 @@ class PeepholeLSTMCell(nn.Module):
         h, c = state
         gates = gx + F.linear(h, p.weight_hh, p.bias_hh)     # (B, 4H)
         i, f, g, o = gates.chunk(4, dim=1)
-        i = torch.sigmoid(i + p.weight_ci * c)                # peeks at c_{t-1}
-        f = torch.sigmoid(f + p.weight_cf * c)
-        c = f * c + i * torch.tanh(g)
-        o = torch.sigmoid(o + p.weight_co * c)                # peeks at c_t
+        # addcmul(a, w, c) = a + w ⊙ c in one operation: a step is a chain of small ops.
+        i = torch.sigmoid(torch.addcmul(i, p.weight_ci, c))  # peeks at c_{t-1}
+        f = torch.sigmoid(torch.addcmul(f, p.weight_cf, c))
+        c = torch.addcmul(f * c, i, torch.tanh(g))
+        o = torch.sigmoid(torch.addcmul(o, p.weight_co, c))  # peeks at c_t
         h = o * torch.tanh(c)
         return h, c
 
