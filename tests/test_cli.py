@@ -87,6 +87,7 @@ def test_train_then_eval(tmp_path, capsys):
     (["train", "lenet5", "--data", "xor", "--epochs", "1"], "cannot take"),
     (["train", "perceptron", "--compile", "--optimizer", "sgd"], "--optimizer, --compile"),
     (["train", "hopfield", "--epochs", "3"], "--epochs"),
+    (["train", "seq2seq", "-o", "reverse_source=maybe"], "true or false"),
     (["summary", "nope"], "nnzoo list"),
     (["info", "lenet-5"], "lenet5"),
 ])

@@ -86,3 +86,16 @@ def test_mlp_depth_width_activation_dropout():
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linears] == [32, 16, 8, 10]
     assert sum(isinstance(m, torch.nn.Dropout) for m in model.modules()) == 3
+
+
+def test_option_values_must_be_of_the_kind_of_their_default():
+    """true/false for a flag, whole numbers for counts, numbers for rates, names for names."""
+    with pytest.raises(nnzoo.NnzooError, match="reverse_source must be true or false"):
+        nnzoo.create("seq2seq", reverse_source="maybe")
+    with pytest.raises(nnzoo.NnzooError, match="hidden_size must be a whole number"):
+        nnzoo.create("seq2seq", hidden_size=12.5)
+    with pytest.raises(nnzoo.NnzooError, match="cell must be a name"):
+        nnzoo.create("seq2seq", cell=3)
+    with pytest.raises(nnzoo.NnzooError, match="dropout must be a number"):
+        nnzoo.create("seq2seq", dropout=True)
+    assert nnzoo.create("seq2seq", dropout=0, hidden_size=16).decoder is not None  # 0 is a number
