@@ -52,3 +52,10 @@ def test_unknown_dataset_and_option():
         nnzoo.load_dataset("digit")
     with pytest.raises(ValueError, match="noise"):
         nnzoo.load_dataset("moons", nois=0.3)
+
+
+def test_dataset_option_values_must_be_of_the_kind_of_their_default():
+    with pytest.raises(nnzoo.NnzooError, match="Dataset 'sine' option noise must be a number"):
+        nnzoo.load_dataset("sine", noise="abc")
+    with pytest.raises(nnzoo.NnzooError, match="n_train must be a whole number"):
+        nnzoo.load_dataset("reversal", n_train=100.5)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from nnzoo.errors import NnzooError
+from nnzoo.option_types import check_option_type
 
 FAMILIES = ("feed-forward", "convolutional", "recurrent", "classic", "generative")
 
@@ -121,29 +122,8 @@ def create(name: str, **config):
             f"it takes: {', '.join(accepted) or 'no options'}."
         )
     for key, value in config.items():
-        _check_option_type(name, key, value, accepted[key])
+        check_option_type(f"Model {name!r}", key, value, accepted[key])
     return entry.factory(**config)
-
-
-def _check_option_type(model: str, key: str, value, default) -> None:
-    """A value of the kind the option's default has: true/false for a flag, a number for a
-    number, text for a name (None is left to the model, and options without a plain default
-    are not checked)."""
-    if value is None or default is None:
-        return
-    if isinstance(default, bool):
-        ok, wanted = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-    elif isinstance(default, float):
-        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    elif isinstance(default, str):
-        ok, wanted = isinstance(value, str), "a name"
-    else:
-        return
-    if not ok:
-        raise NnzooError(f"Model {model!r} option {key} must be {wanted} (its default is "
-                         f"{default!r}); got {value!r}.")
 
 
 def count_params(model) -> int:

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import torch
 
 from nnzoo.errors import NnzooError
+from nnzoo.option_types import check_option_type
 
 
 @dataclass
@@ -141,6 +142,10 @@ def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
     if unknown:
         raise NnzooError(f"Dataset {name!r} does not take option(s) {', '.join(unknown)}; it "
                          f"takes: {', '.join(sorted(accepted - {'input_shape', 'data_dir'})) or 'none'}.")
+    defaults = {k: p.default for k, p in inspect.signature(entry.loader).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    for key, value in options.items():
+        check_option_type(f"Dataset {name!r}", key, value, defaults.get(key))
     kwargs = dict(options)
     if "input_shape" in accepted:
         kwargs["input_shape"] = tuple(input_shape) if input_shape is not None else None
