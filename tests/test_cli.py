@@ -124,3 +124,14 @@ def test_eval_of_a_single_output_learner_uses_its_own_rule(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["top1"] == 1.0  # blobs are separable
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nnzoo.train.fit", interrupted)
+    assert main(["train", "mlp", "--out", str(tmp_path / "r"), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert "\nnnzoo: error: interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "weights.safetensors").exists()

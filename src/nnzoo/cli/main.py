@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except NnzooError as err:
         return _fail(str(err))
     except KeyboardInterrupt:
-        return _fail("interrupted; nothing half-written was left behind (files are written "
-                     "to a temporary name and renamed when complete).") or 130
+        _fail("interrupted; nothing half-written was left behind (files are written to a "
+              "temporary name and renamed when complete).")
+        return 130  # 128 + SIGINT, as shells report it
 
 
 if __name__ == "__main__":
