@@ -64,6 +64,14 @@ def test_list_and_info(capsys):
     assert "LeCun" in text and "(1, 32, 32)" in text
 
 
+def test_list_and_info_explain_weights_set_by_a_learning_rule(capsys):
+    """Hopfield's and Boltzmann's weights are buffers, not gradient parameters: say so, not just 0."""
+    assert main(["list", "--family", "classic"]) == 0
+    assert "boltzmann, hopfield learn their weights by their own rule" in capsys.readouterr().out
+    assert main(["info", "hopfield"]) == 0
+    assert "weight 100x100, threshold 100 set by its own learning rule" in capsys.readouterr().out
+
+
 def test_train_then_eval(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "mlp", "--epochs", "2", "--no-progress", "--out", str(out),

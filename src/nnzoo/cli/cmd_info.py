@@ -21,8 +21,10 @@ def run(args) -> int:
     print(f"  paper        {entry.paper}")
     print(f"  input shape  {entry.input_shape} (one sample)")
     print(f"  dataset      {entry.dataset} (task: {entry.task})")
-    if entry.params is not None:
+    if entry.params:
         print(f"  parameters   {entry.params:,} (default options)")
+    elif entry.params == 0:
+        print(f"  parameters   none trained by gradient; {rule_learned_weights(entry)}")
     training = {k: v for k, v in entry.defaults.items() if k != "trainer"}
     if training:
         print("  training     " + ", ".join(f"{k}={v}" for k, v in training.items()))
@@ -32,3 +34,11 @@ def run(args) -> int:
         print()
         print(module_doc)
     return 0
+
+
+def rule_learned_weights(entry) -> str:
+    """'weight 13x13, threshold 13, set by its own learning rule': the stored (buffer) weights."""
+    model = entry.factory()
+    stored = [f"{name} {'x'.join(map(str, b.shape))}" for name, b in model.named_buffers()
+              if name in model.state_dict()]
+    return ", ".join(stored) + " set by its own learning rule (default options)"

@@ -20,6 +20,7 @@ def run(args) -> int:
         for name, description in nnzoo.list_datasets().items():
             print(f"{name:<22} {description}")
         return 0
+    rule_learned = []
     for family in ([args.family] if args.family else FAMILIES):
         names = nnzoo.list_models(family)
         if not names:
@@ -29,4 +30,10 @@ def run(args) -> int:
             entry = nnzoo.get_entry(name)
             params = f"{entry.params:,}" if entry.params is not None else "?"
             print(f"  {name:<24} {params:>13} params  {entry.paper}")
+            if entry.params == 0:
+                rule_learned.append(name)
+    if rule_learned:
+        print(f"\n0 params: {', '.join(rule_learned)} learn their weights by their own rule "
+              f"(Hebbian storage, Boltzmann learning), not by gradients; `nnzoo info NAME` "
+              f"gives their size.")
     return 0
