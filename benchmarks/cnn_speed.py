@@ -18,7 +18,10 @@ Every run is a fresh Python process (spawned), so no path inherits another's pro
 that speed-up too. Training throughput counts training steps only (nnzoo's validation pass is
 left out), over the whole run and after the first epoch ("steady": the compiled path,
 ``--compile``, compiles during its first epoch). Each path runs ``--repeats`` times,
-interleaved, and the run with the best steady rate is reported (the machine is shared). The
+interleaved, and the run with the best steady rate is reported (the machine is shared). On a
+shared machine single runs swing by ±20 %, so the table also gives "paired": for each repeat,
+a path's steady rate over the plain run next to it, and the median of those ratios (the more
+robust of the two figures). The
 achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
 hooks) times 3 for forward + backward, times samples/s; the peak is the best float32 ``torch.mm``
 rate of this machine, measured before and after each model's runs (the best counts). Models:
@@ -27,7 +30,7 @@ files are in the data folder, else on synthetic 32x32x3 images (ten smooth class
 noise, so accuracy still means something). Augmentation is off for both paths, so both do the
 same work.
 
-    env -u OMP_NUM_THREADS python benchmarks/cnn_speed.py     # about 4-5 minutes on 2 cores
+    env -u OMP_NUM_THREADS python benchmarks/cnn_speed.py     # about 10 minutes on 2 cores (--compile adds a third path)
     python benchmarks/cnn_speed.py --models lenet5 --epochs 5 --batch-size 128
 
 Writes ``benchmarks/results/cnn_speed.json``.
@@ -39,6 +42,7 @@ import argparse
 import json
 import multiprocessing
 import platform
+import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -208,13 +212,14 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="lenet5,resnet20",
                         help="comma-separated registered models (default lenet5,resnet20)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs per run (default: 10 for LeNet-5, 2 for others)")
+                        help="epochs per run (default: 20 for LeNet-5, 2 for others)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="batch size of both paths (default: the model's recommended one, "
                              "`nnzoo info MODEL`: 64 for LeNet-5, 128 for ResNet-20)")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="interleaved runs of each path; the fastest is reported (default 3)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="interleaved runs of each path; the fastest is reported, and the "
+                             "median of the paired ratios (default 5)")
     parser.add_argument("--compile", action="store_true",
                         help="also time nnzoo.fit(..., compile=True)")
     parser.add_argument("--samples", type=int, default=1536,
@@ -228,7 +233,7 @@ def main(argv=None) -> int:
             print(f"skipping {name}: not registered")
             continue
         data = load_data(name, args.samples)
-        epochs = args.epochs or (10 if name == "lenet5" else 2)
+        epochs = args.epochs or (20 if name == "lenet5" else 2)
         batch_size = args.batch_size or nnzoo.get_entry(name).defaults.get("batch_size", 128)
         flops = 3 * forward_flops(build(name), data.train.x)
         paths = ["plain", "nnzoo"] + (["nnzoo+compile"] if args.compile else [])
@@ -247,6 +252,10 @@ def main(argv=None) -> int:
                 for path, t in trials.items()}
         peaks.append(matmul_peak())
         for path, run in runs.items():
+            run["paired_steady_vs_plain"] = [
+                mine["steady_samples_per_second"] / plain["steady_samples_per_second"]
+                for mine, plain in zip(trials[path], trials["plain"])]
+            run["median_paired_steady_vs_plain"] = statistics.median(run["paired_steady_vs_plain"])
             run["gflops"] = flops * run["steady_samples_per_second"] / 1e9
             for key in ("samples_per_second", "steady_samples_per_second"):
                 run[f"{key}_vs_plain"] = run[key] / runs["plain"][key]
@@ -263,7 +272,7 @@ def main(argv=None) -> int:
           f"{platform.processor() or platform.machine()}; float32 matmul peak {peak:.1f} GFLOP/s "
           f"(best of {len(peaks)} measurements)")
     header = (f"{'model':<9} {'data':<15} {'path':<13} {'samples/s':>9} {'vs plain':>8} "
-              f"{'steady':>8} {'vs plain':>8} {'epoch 1':>7} {'top-1':>6} {'GFLOP/s':>7} "
+              f"{'steady':>8} {'vs plain':>8} {'paired':>6} {'epoch 1':>7} {'top-1':>6} {'GFLOP/s':>7} "
               f"{'% peak':>6}")
     print(header + "\n" + "-" * len(header))
     for r in rows:
@@ -273,10 +282,12 @@ def main(argv=None) -> int:
                   f"{run['samples_per_second_vs_plain']:>7.2f}x "
                   f"{run['steady_samples_per_second']:>8.0f} "
                   f"{run['steady_samples_per_second_vs_plain']:>7.2f}x "
+                  f"{run['median_paired_steady_vs_plain']:>5.2f}x "
                   f"{run['first_epoch_seconds']:>6.1f}s {run['test_top1']:>6.3f} "
                   f"{run['gflops']:>7.2f} {100 * run['share_of_peak']:>5.1f}%")
-    print("samples/s: whole run, first epoch included; steady: after the first epoch (the "
-          "compiled path compiles during it). GFLOP/s and % of the matmul peak: steady rate.")
+    print("samples/s: whole run, first epoch included (best run); steady: after the first epoch "
+          "(the compiled path compiles during it; best run); paired: median over the repeats of "
+          "steady / the plain run beside it. GFLOP/s and % of the matmul peak: best steady rate.")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "matmul_peak_gflops": peak,
