@@ -15,10 +15,10 @@ peephole row adds its peephole weights), trains with Adam, batch 64, for the sam
 
 Throughput counts training steps only. All rows share one process, so once ``nnzoo.fit`` has
 raised glibc's malloc thresholds (``nnzoo.train.host_allocator``) the plain rows run with them
-too: the ratios compare the training loops and layers, not the allocator. Runs are interleaved and repeated; the fastest of each
-row is reported, with the ratio to the plain row. (Measured and left out: ``torch.compile`` of
-the peephole cell's step took 26 s to warm up for no measurable gain, 150 vs 153 ms per batch;
-``torch.jit.script`` is deprecated in torch 2.13.)
+too: the ratios compare the training loops and layers, not the allocator. Runs are interleaved
+and repeated; the fastest of each row is reported, with the ratio to the plain row. (Measured
+and left out: ``torch.compile`` of the peephole cell's step took 26 s to warm up for no
+measurable gain, 150 vs 153 ms per batch; ``torch.jit.script`` is deprecated in torch 2.13.)
 
     python benchmarks/lstm_speed.py                  # about 1.5 minutes, one thread
     python benchmarks/lstm_speed.py --epochs 3 --repeats 3

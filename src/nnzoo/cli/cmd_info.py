@@ -37,8 +37,10 @@ def run(args) -> int:
 
 
 def rule_learned_weights(entry) -> str:
-    """'weight 13x13, threshold 13, set by its own learning rule': the stored (buffer) weights."""
+    """'weight 13x13, threshold 13 set by its own learning rule (default options)': the
+    weights a model stores as (persistent) buffers."""
     model = entry.factory()
+    saved = model.state_dict().keys()
     stored = [f"{name} {'x'.join(map(str, b.shape))}" for name, b in model.named_buffers()
-              if name in model.state_dict()]
+              if name in saved]
     return ", ".join(stored) + " set by its own learning rule (default options)"

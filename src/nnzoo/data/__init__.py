@@ -137,15 +137,16 @@ def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
     torch.Size([1259, 1, 32, 32])
     """
     entry = dataset_entry(name)
-    accepted = set(inspect.signature(entry.loader).parameters)
+    parameters = inspect.signature(entry.loader).parameters
+    accepted = set(parameters)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise NnzooError(f"Dataset {name!r} does not take option(s) {', '.join(unknown)}; it "
                          f"takes: {', '.join(sorted(accepted - {'input_shape', 'data_dir'})) or 'none'}.")
-    defaults = {k: p.default for k, p in inspect.signature(entry.loader).parameters.items()
-                if p.default is not inspect.Parameter.empty}
     for key, value in options.items():
-        check_option_type(f"Dataset {name!r}", key, value, defaults.get(key))
+        default = parameters[key].default
+        check_option_type(f"Dataset {name!r}", key, value,
+                          None if default is inspect.Parameter.empty else default)
     kwargs = dict(options)
     if "input_shape" in accepted:
         kwargs["input_shape"] = tuple(input_shape) if input_shape is not None else None
