@@ -126,6 +126,15 @@ def test_console_script_exit_status(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+def test_a_closed_pipe_stops_quietly():
+    """`nnzoo list | head`: the reader has gone before nnzoo writes; no traceback, status 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "nnzoo.cli.main", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the only read end: every write nnzoo makes now fails with EPIPE
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and err == ""
+
+
 def test_eval_of_a_single_output_learner_uses_its_own_rule(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "perceptron", "--out", str(out), "--no-progress"]) == 0

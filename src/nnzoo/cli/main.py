@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Order is the order `nnzoo --help` lists them.
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         _fail("interrupted; nothing half-written was left behind (files are written to a "
               "temporary name and renamed when complete).")
         return 130  # 128 + SIGINT, as shells report it
+    except BrokenPipeError:
+        # The reader went away (`nnzoo list | head`): stop quietly, as other command-line tools
+        # do. Output still buffered would raise again when Python flushes it at exit, so
+        # standard output is pointed at the null device first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as shells report a tool stopped by a closed pipe
 
 
 if __name__ == "__main__":
