@@ -96,15 +96,34 @@ def test_train_then_eval(tmp_path, capsys):
     (["train", "perceptron", "--compile", "--optimizer", "sgd"], "--optimizer, --compile"),
     (["train", "hopfield", "--epochs", "3"], "--epochs"),
     (["train", "seq2seq", "-o", "reverse_source=maybe"], "true or false"),
+    (["train", "mlp", "--data", "sine", "--epochs", "1"], "cannot be scored against"),
+    (["train", "autoencoder", "--data", "moons", "--epochs", "1"], "cannot be scored against"),
+    (["train", "perceptron", "--data", "digits"], "2-class perceptron"),  # its own rule's check
     (["summary", "nope"], "nnzoo list"),
     (["info", "lenet-5"], "lenet5"),
 ])
 def test_bad_input_exits_2_with_one_paragraph(argv, needle, capsys, tmp_path):
     assert main([*argv, *(["--out", str(tmp_path / "r")] if argv[0] == "train" else [])]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("nnzoo: error:") and needle in err
-    assert "Traceback" not in err
-    assert not (tmp_path / "r").exists()  # a run that never started leaves no empty folder
+    err = capsys.readouterr().err  # at most a "training ..." line, then the error
+    assert err.splitlines()[-1].startswith("nnzoo: error:") and needle in err.splitlines()[-1]
+    assert "Traceback" not in err and len(err.splitlines()) <= 2
+    assert not (tmp_path / "r").exists()  # a run that never started leaves no folder behind
+
+
+def test_a_model_takes_its_input_size_from_the_data(tmp_path, capsys):
+    out = tmp_path / "mlp-moons"  # the MLP's default in_features is 64 (the digits)
+    assert main(["train", "mlp", "--data", "moons", "--epochs", "30", "--no-progress",
+                 "--out", str(out)]) == 0
+    options = json.loads((out / "config.json").read_text())["model_options"]
+    assert options == {"in_features": 2, "num_classes": 2}
+    assert json.loads((out / "metrics.json").read_text())["test_top1"] > 0.8
+    assert main(["eval", str(out), "--json"]) == 0  # the model is rebuilt from the config
+    out = tmp_path / "forecaster-adding"  # window 40 of 1 value by default; T steps of 2 here
+    assert main(["train", "forecaster", "--data", "adding", "-d", "T=12", "-d", "n_train=64",
+                 "-d", "n_val=16", "-d", "n_test=16", "--epochs", "1", "--no-progress",
+                 "--out", str(out)]) == 0
+    options = json.loads((out / "config.json").read_text())["model_options"]
+    assert options == {"input_size": 2, "window": 12}
 
 
 def test_unreadable_weights_and_existing_run(tmp_path, capsys):

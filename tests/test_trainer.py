@@ -133,7 +133,7 @@ def test_training_loss_hook_is_used():
             return 2 * torch.nn.functional.cross_entropy(out, y), out
 
     nnzoo.fit(Doubled(2, 2), nnzoo.load_dataset("xor"), epochs=2, batch_size=2, progress=False)
-    assert Doubled.calls == 4
+    assert Doubled.calls == 1 + 4  # once on two samples to check the targets fit, then 2 x 2 steps
 
 
 def test_fit_under_torch_distributed_with_one_rank(tmp_path):
@@ -183,3 +183,24 @@ def test_compiled_training_leaves_out_the_partial_batch():
     result = nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=1, batch_size=150,
                        compile=True, progress=False)  # 400 = 2 x 150 + 100 left out
     assert result.samples_per_second * result.train_seconds == pytest.approx(300)
+
+
+def test_input_size_options_read_one_sample_and_keep_what_was_given():
+    from nnzoo.cli.cmd_train import input_size_options
+
+    mlp = nnzoo.get_entry("mlp").options()
+    assert input_size_options(mlp, {}, (2,)) == {"in_features": 2}
+    assert input_size_options(mlp, {}, (3, 32, 32)) == {"in_features": 3072}
+    assert input_size_options(mlp, {}, (1, 8, 8), (64,)) == {}  # the default already fits
+    assert input_size_options(mlp, {"in_features": 5}, (2,)) == {}
+    lstm = nnzoo.get_entry("lstm-classifier").options()
+    assert input_size_options(lstm, {}, (1, 28, 28)) == {"input_size": 28, "steps": 28}  # rows
+    assert input_size_options(lstm, {"steps": 8}, (100, 2)) == {"input_size": 2}
+
+
+def test_fit_refuses_targets_the_outputs_cannot_be_scored_against(tmp_path):
+    data = nnzoo.load_dataset("sine", input_shape=(40,))  # a series to forecast: (N, 1) targets
+    model = nnzoo.create("mlp", in_features=40)  # ten class scores
+    with pytest.raises(nnzoo.NnzooError, match="task: regress.*cannot be scored against"):
+        nnzoo.fit(model, data, epochs=1, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "config.json").exists()  # checked before anything is written

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from nnzoo.cli._options import add_model_options
 
 TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
@@ -54,6 +56,29 @@ def resolve_training(args, entry) -> dict:
     return settings
 
 
+def input_size_options(accepted: dict, given: dict, sample_shape: tuple[int, ...],
+                       default_shape: tuple[int, ...] = ()) -> dict:
+    """The input-size options a model takes and the command line left out, read from one sample
+    of the data where they differ from the model's defaults: an MLP on 2-D points gets
+    ``in_features=2``, an LSTM classifier reading 28x28 images row by row ``steps=28,
+    input_size=28``, a forecaster on the adding problem ``window=100, input_size=2``.
+    ``default_shape`` (the registered input shape) stands in for a default of None."""
+    defaults = dict(accepted)
+    if defaults.get("in_features") is None and default_shape:
+        defaults["in_features"] = math.prod(default_shape)
+    found = {}
+    if "in_features" in accepted and "in_features" not in given:
+        found["in_features"] = math.prod(sample_shape)  # a flat input: every value of a sample
+    if "input_size" in accepted and len(sample_shape) in (2, 3):  # (T, F), or an image's rows
+        steps, size = sample_shape[-2:]
+        found["input_size"] = size
+        for length in ("steps", "window"):
+            if length in accepted:
+                found[length] = steps
+    return {key: value for key, value in found.items()
+            if key not in given and value != defaults[key]}
+
+
 def build_model_and_data(name: str, model_options: dict, data_name: str | None,
                          data_options: dict, data_dir: str | None):
     """The model and its data, each fitted to the other (classes, input shape, channels)."""
@@ -66,8 +91,16 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     input_shape = tuple(entry.input_shape)
     if "in_channels" in model_options and len(input_shape) == 3:
         input_shape = (int(model_options["in_channels"]), *input_shape[1:])
-    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
     options = dict(model_options)
+    if any(key in accepted and key not in options for key in ("in_features", "input_size")):
+        sample = nnzoo.load_dataset(data_name, data_dir=data_dir, **data_options).input_shape
+        sizes = input_size_options(accepted, options, tuple(sample), tuple(entry.input_shape))
+        options.update(sizes)
+        if "in_features" in sizes:
+            input_shape = (sizes["in_features"],)
+        elif sizes:  # a sequence model: (steps, features) as the sample has them
+            input_shape = tuple(sample[-2:])
+    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
     if "num_classes" in accepted and data.num_classes and "num_classes" not in options:
         options["num_classes"] = data.num_classes
     model = nnzoo.create(name, **options)
@@ -122,6 +155,7 @@ def run(args) -> int:
 
     import nnzoo
     from nnzoo.cli._options import parse_pairs
+    from nnzoo.errors import NnzooError
     from nnzoo.explain import run_pictures
     from nnzoo.train.run_folder import RunFolder
 
@@ -148,8 +182,12 @@ def run(args) -> int:
     print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
           f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
           file=sys.stderr)
-    result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
-                     **settings)
+    try:
+        result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
+                         **settings)
+    except NnzooError:  # found before training (targets the model cannot be scored against…)
+        folder.discard_unstarted()
+        raise
     pictures = []
     for picture in run_pictures(task):
         pictures += picture(model, data, folder) or []

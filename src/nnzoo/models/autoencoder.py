@@ -35,12 +35,12 @@ as Bengio et al. (2007) describe it is in ``nnzoo.train.pretrain``.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.layers.activations import activation_module
 from nnzoo.registry import register_model
+from nnzoo.train.losses import mean_squared_error
 
 NOISES = ("masking", "gaussian")
 
@@ -113,7 +113,7 @@ class Autoencoder(nn.Module):
     def training_loss(self, x: torch.Tensor, y: torch.Tensor):
         """Squared error of the reconstruction of a corrupted ``x`` against the clean ``y``."""
         out = self(corrupt(x, self.noise, self.noise_level))
-        return F.mse_loss(out, y), out
+        return mean_squared_error(out, y), out  # y reshaped to out: a mismatch fails, never broadcasts
 
     def extra_repr(self) -> str:
         return f"noise={self.noise}, noise_level={self.noise_level}" if self.noise else ""

@@ -37,13 +37,13 @@ plotted; and the decoder has its own weights rather than the encoder's flipped f
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.layers.unpool import MaxUnpool2d, SwitchMaxPool2d
 from nnzoo.models.autoencoder import check_noise, corrupt
 from nnzoo.registry import register_model
+from nnzoo.train.losses import mean_squared_error
 
 DECODERS = ("transpose", "unpool")
 
@@ -116,7 +116,7 @@ class ConvAutoencoder(nn.Module):
     def training_loss(self, x: torch.Tensor, y: torch.Tensor):
         """Squared error of the reconstruction of a corrupted ``x`` against the clean ``y``."""
         out = self(corrupt(x, self.noise, self.noise_level))
-        return F.mse_loss(out, y), out
+        return mean_squared_error(out, y), out  # y reshaped to out: a mismatch fails, never broadcasts
 
 
 def _count(c: int = 1, s: int = 28, c1: int = 16, c2: int = 32, code: int = 16,

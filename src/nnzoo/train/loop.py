@@ -116,6 +116,32 @@ def check_input_fits(model: nn.Module, split: Split, name: str) -> None:
         model.train(was_training)
 
 
+def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss_fn) -> None:
+    """Score two samples' outputs against their targets; a mismatch (a classifier on a series
+    to forecast, an autoencoder on labelled points) becomes a clear message, not a traceback from
+    inside the loss. Random numbers drawn here (a denoising model's noise) are given back."""
+    sample = split.take(torch.arange(min(2, len(split)), device=split.y.device))
+    was_training = model.training
+    model.eval()
+    devices = [split.y.device] if split.y.device.type == "cuda" else []
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            custom = getattr(model, "training_loss", None)
+            if custom is not None:
+                custom(sample.x, sample.y)
+            else:
+                outputs = call_model(model, sample.x)
+                loss_fn(outputs, sample.y)
+    except (RuntimeError, ValueError, IndexError) as err:
+        raise NnzooError(
+            f"Dataset {name!r} (task: {task}) gives targets of shape {tuple(sample.y.shape[1:])} "
+            f"per sample, which the outputs of the model {type(model).__name__} cannot be scored "
+            f"against: {str(err).splitlines()[0]}. Expected a dataset of the task the model was "
+            f"built for (`nnzoo info MODEL` names it), or a model for this dataset's task.") from None
+    finally:
+        model.train(was_training)
+
+
 def _use_channels_last(model: nn.Module, x, device: torch.device) -> bool:
     # Measured on a 2-core CPU: LeNet-5 trains ~1.5x faster with channels_last; no gain on GPU
     # for such small models, so only the CPU path switches.
@@ -192,13 +218,14 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
         weight_decay=weight_decay, schedule=schedule, schedule_c=schedule_c, patience=patience,
         loss=loss if isinstance(loss, (str, type(None))) else getattr(loss, "__name__", "custom"),
         clip_grad_norm=clip_grad_norm, device=str(device), seed=seed, compile=compile)
-    if folder:
-        folder.write_json("config.json", run_config)
-
     model.to(device)
     data = data.to(device)
     train = data.train
+    loss_fn = get_loss(loss, data.task)
     check_input_fits(model, train, data.name)
+    check_targets_fit(model, train, data.name, data.task, loss_fn)
+    if folder:  # written once the model, the data and the loss are known to fit together
+        folder.write_json("config.json", run_config)
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     if distributed:  # under torchrun: each rank trains on its shard, gradients are averaged
         train = shard(train, torch.distributed.get_rank(), torch.distributed.get_world_size())
@@ -219,7 +246,6 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr,
                          momentum=momentum, weight_decay=weight_decay)
     scheduler = make_schedule(opt, schedule, epochs, c=schedule_c, step=schedule_step)
-    loss_fn = get_loss(loss, data.task)
     generator = torch.Generator(device=device).manual_seed(seed)
 
     cbs = list(callbacks)

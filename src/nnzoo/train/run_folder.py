@@ -54,6 +54,9 @@ class RunFolder:
             raise NnzooError(f"Output path {str(self.path)!r} exists and is a file; expected a "
                              f"folder for the run (or a new name).")
         taken = [m for m in RUN_MARKERS if (self.path / m).exists()]
+        self._held_a_run = bool(taken)
+        self._made_folder = False
+        self._written: list[str] = []
         if taken and not overwrite:
             raise NnzooError(
                 f"Output folder {str(self.path)!r} already holds another run ({', '.join(taken)}); "
@@ -62,7 +65,18 @@ class RunFolder:
         # anything (bad data, a model that does not fit) leaves no empty folder behind.
 
     def _ensure(self) -> None:
+        if not self.path.exists():
+            self._made_folder = True
         self.path.mkdir(parents=True, exist_ok=True)
+
+    def discard_unstarted(self) -> None:
+        """Remove what a run that failed before training wrote (its config.json, nothing else),
+        so that the same folder can be used again. A run that got further keeps its files (a
+        checkpoint to resume from), and a folder that held a run before is left as it is."""
+        if self.active and self._written == ["config.json"] and not self._held_a_run:
+            self.file("config.json").unlink(missing_ok=True)
+            if self._made_folder and not any(self.path.iterdir()):
+                self.path.rmdir()
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -72,6 +86,7 @@ class RunFolder:
             return None
         self._ensure()
         atomic_write_bytes(self.file(name), data)
+        self._written.append(name)
         return self.file(name)
 
     def write_text(self, name: str, text: str) -> Path | None:
@@ -116,6 +131,7 @@ class RunFolder:
         try:
             save_file(state, tmp, metadata=metadata)
             os.replace(tmp, self.file(name))
+            self._written.append(name)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
