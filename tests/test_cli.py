@@ -98,7 +98,10 @@ def test_train_then_eval(tmp_path, capsys):
     (["train", "seq2seq", "-o", "reverse_source=maybe"], "true or false"),
     (["train", "mlp", "--data", "sine", "--epochs", "1"], "cannot be scored against"),
     (["train", "autoencoder", "--data", "moons", "--epochs", "1"], "cannot be scored against"),
-    (["train", "perceptron", "--data", "digits"], "2-class perceptron"),  # its own rule's check
+    (["train", "perceptron", "--data", "digits", "-o", "classes=2"], "2-class perceptron"),
+    (["train", "seq2seq", "--data", "moons", "--epochs", "1"], "reads token ids"),
+    (["train", "mlp", "--data", "reversal", "--epochs", "1"], "cannot take"),  # (src, tgt) pairs
+    (["train", "lenet5", "--data", "bars-and-stripes", "--epochs", "1"], "side from 2 to 8"),
     (["summary", "nope"], "nnzoo list"),
     (["info", "lenet-5"], "lenet5"),
 ])
@@ -124,6 +127,23 @@ def test_a_model_takes_its_input_size_from_the_data(tmp_path, capsys):
                  "--out", str(out)]) == 0
     options = json.loads((out / "config.json").read_text())["model_options"]
     assert options == {"input_size": 2, "window": 12}
+    out = tmp_path / "perceptron-digits"  # one unit by default; a unit per class for ten
+    assert main(["train", "perceptron", "--data", "digits", "--epochs", "2", "--no-progress",
+                 "--out", str(out)]) == 0
+    options = json.loads((out / "config.json").read_text())["model_options"]
+    assert options == {"in_features": 64, "classes": 10}
+
+
+def test_a_reconstructing_model_draws_labelled_and_flat_data(tmp_path):
+    """rbm on the digits (class ids as targets) and on 8x8 bars-and-stripes rows of 64 pixels:
+    the pictures reconstruct the inputs and draw the rows as square images."""
+    for data in ("digits", "bars-and-stripes"):
+        out = tmp_path / data
+        assert main(["train", "rbm", "--data", data, "--epochs", "1", "--no-progress",
+                     "--out", str(out)]) == 0
+        assert (out / "reconstructions.png").stat().st_size > 0
+        errors = json.loads((out / "reconstruction.json").read_text())
+        assert 0 < errors["test_mse"] < 1  # pixels against pixels, not against class ids
 
 
 def test_unreadable_weights_and_existing_run(tmp_path, capsys):

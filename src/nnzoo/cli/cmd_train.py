@@ -103,6 +103,8 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
     if "num_classes" in accepted and data.num_classes and "num_classes" not in options:
         options["num_classes"] = data.num_classes
+    if "classes" in accepted and (data.num_classes or 0) > 2 and "classes" not in options:
+        options["classes"] = data.num_classes  # the perceptron's; one unit (None) for two classes
     model = nnzoo.create(name, **options)
     wanted = tuple(getattr(model, "input_shape", None) or input_shape)
     if wanted != tuple(data.input_shape) and data.input_shape:

@@ -37,9 +37,13 @@ def bars_and_stripes(side: int = 3) -> torch.Tensor:
     return torch.unique(torch.stack(rows), dim=0)
 
 
+MAX_SIDE = 8  # 510 images of 64 pixels; side 32 (LeNet-5's 1024 inputs) would be 2^33 images
+
+
 def _side(input_shape, side) -> int:
     """The grid side: ``side`` when given, else the square root of the model's input size."""
     pixels = math.prod(input_shape) if input_shape else None
+    given = side is not None
     if side is None:
         side = math.isqrt(pixels) if pixels else 3
         if pixels is not None and side * side != pixels:
@@ -47,8 +51,11 @@ def _side(input_shape, side) -> int:
                              f"cannot hold them. Give it a square number of visible units (9 for "
                              f"3x3, 16 for 4x4), e.g. for boltzmann -o visible=9.")
     side = int(side)
-    if side < 2:
-        raise NnzooError(f"Bars and stripes need side >= 2; got side={side}.")
+    if not 2 <= side <= MAX_SIDE:
+        wanted = f"got side={side}" if given else f"a model taking {pixels} inputs asks for side {side}"
+        raise NnzooError(f"Bars and stripes have a side from 2 to {MAX_SIDE} (2·2^side - 2 images of "
+                         f"side² pixels: {2 * 2 ** MAX_SIDE - 2} at side {MAX_SIDE}); {wanted}. "
+                         f"Use a model with 4 to {MAX_SIDE ** 2} inputs, or -d side=N.")
     if pixels is not None and pixels != side * side:
         raise NnzooError(f"Bars and stripes of side {side} have {side * side} pixels, but the model "
                          f"takes {pixels} inputs. Set its visible units to match (for boltzmann "

@@ -34,6 +34,32 @@ def _as_images(x: torch.Tensor, image_shape) -> torch.Tensor:
     return x.detach().float().cpu().reshape(x.shape[0], *image_shape)  # (N, C, H, W)
 
 
+def _image_shape(data, x: torch.Tensor) -> tuple[int, ...]:
+    """(C, H, W) to draw a sample as: the dataset's own, else one channel of a square (a flat
+    row of 9 pixels is 3x3), else a one-pixel-high strip."""
+    shape = tuple(data.info.get("image_shape") or x.shape[1:])
+    if len(shape) == 1:
+        side = math.isqrt(shape[0])
+        return (1, side, side) if side * side == shape[0] else (1, 1, shape[0])
+    return (1, *shape) if len(shape) == 2 else shape
+
+
+def _targets_are_inputs(data):
+    """``data`` with each split's targets set to its inputs, and its class ids (if it had
+    them as targets) kept as labels: a classification dataset seen by a reconstructing model
+    (``nnzoo train rbm --data digits``)."""
+    if data.test.y.shape == data.test.x.shape:
+        return data
+    from dataclasses import replace
+
+    from nnzoo.data import Split
+
+    labels = {name: getattr(data, name).y for name in ("train", "val", "test")}
+    return replace(data, train=Split(data.train.x, data.train.x),
+                   val=Split(data.val.x, data.val.x), test=Split(data.test.x, data.test.x),
+                   info={**data.info, "labels": data.info.get("labels", labels)})
+
+
 def _show(ax, image: torch.Tensor, lo: float, hi: float) -> None:
     """One (C, H, W) image on ``ax``: grey for one channel, RGB for three."""
     image = ((image - lo) / (hi - lo)).clamp(0, 1)
@@ -193,7 +219,7 @@ def reconstruction_figure(model, data, seed: int = 0):
     labels = data.info.get("labels", {}).get("test")
     pick = _examples(data.test, labels)
     x = data.test.x[pick].to(device)
-    shape = data.info.get("image_shape") or tuple(x.shape[1:])
+    shape = _image_shape(data, x)
     noise = getattr(model, "noise", None)
     rows, names = [_as_images(x, shape)], ["clean input" if noise else "input"]
     if noise:
@@ -203,7 +229,7 @@ def reconstruction_figure(model, data, seed: int = 0):
         names.append(f"noisy input\n({noise} {model.noise_level:g})")
     rows.append(_as_images(model(x), shape))
     names.append("output")
-    return image_rows(rows, names, f"{type(model).__name__} on {data.name} (test digits)")
+    return image_rows(rows, names, f"{type(model).__name__} on {data.name} (test images)")
 
 
 @torch.no_grad()
@@ -222,6 +248,7 @@ def reconstruction_pictures(model, data, folder):
     """``reconstructions.png``, ``latent.png`` (models with ``encode``), ``reconstruction.json``."""
     if len(data.test) == 0:
         return []
+    data = _targets_are_inputs(data)
     was_training = model.training
     paths = [folder.write_json("reconstruction.json", reconstruction_errors(model, data)),
              folder.save_figure(reconstruction_figure(model, data), "reconstructions.png")]

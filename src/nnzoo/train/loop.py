@@ -96,15 +96,36 @@ def call_model(model, x):
     return model(*x) if isinstance(x, tuple) else model(x)
 
 
+def check_token_ids(model: nn.Module, split: Split, name: str) -> None:
+    """A model that reads token ids (``vocab_size`` of them) needs whole numbers 0..V-1 in every
+    sample: 2-D points or out-of-range ids would fail, or index garbage, on whichever batch
+    holds the first one."""
+    vocab = getattr(model, "vocab_size", None)
+    if vocab is None:
+        return
+    for t in split.x if isinstance(split.x, tuple) else (split.x,):
+        if t.numel() == 0:
+            continue
+        whole = not t.is_floating_point() or bool(torch.equal(t, t.round()))
+        low, high = t.min().item(), t.max().item()
+        if not whole or low < 0 or high >= vocab:
+            kind = "whole numbers" if whole else "fractions"
+            raise NnzooError(f"Dataset {name!r} gives inputs from {low:g} to {high:g} ({kind}), but "
+                             f"the model {type(model).__name__} reads token ids: whole numbers from "
+                             f"0 to {vocab - 1}. Expected a dataset of token sequences (`nnzoo "
+                             f"data list`), or a vocabulary that covers its ids.")
+
+
 def check_input_fits(model: nn.Module, split: Split, name: str) -> None:
     """Run one sample through the model; a shape error becomes a clear message."""
+    check_token_ids(model, split, name)
     sample = split.take(torch.arange(min(2, len(split)), device=split.y.device))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             call_model(model, sample.x)
-    except (RuntimeError, ValueError, IndexError) as err:
+    except (RuntimeError, ValueError, IndexError, TypeError) as err:  # TypeError: (src, tgt) pairs
         shapes = [tuple(t.shape[1:]) for t in sample.x] if isinstance(sample.x, tuple) \
             else tuple(sample.x.shape[1:])
         expected = getattr(model, "input_shape", None)
@@ -132,7 +153,7 @@ def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss
             else:
                 outputs = call_model(model, sample.x)
                 loss_fn(outputs, sample.y)
-    except (RuntimeError, ValueError, IndexError) as err:
+    except (RuntimeError, ValueError, IndexError, TypeError) as err:
         raise NnzooError(
             f"Dataset {name!r} (task: {task}) gives targets of shape {tuple(sample.y.shape[1:])} "
             f"per sample, which the outputs of the model {type(model).__name__} cannot be scored "
