@@ -99,7 +99,8 @@ def test_train_then_eval(tmp_path, capsys):
     (["train", "mlp", "--data", "sine", "--epochs", "1"], "cannot be scored against"),
     (["train", "autoencoder", "--data", "moons", "--epochs", "1"], "cannot be scored against"),
     (["train", "perceptron", "--data", "digits", "-o", "classes=2"], "2-class perceptron"),
-    (["train", "seq2seq", "--data", "moons", "--epochs", "1"], "reads token ids"),
+    (["train", "seq2seq", "--data", "xor", "--epochs", "1"], "Expected a seq2seq dataset"),
+    (["train", "char-lm", "--data", "moons", "--epochs", "1"], "Expected a language-model"),
     (["train", "mlp", "--data", "reversal", "--epochs", "1"], "cannot take"),  # (src, tgt) pairs
     (["train", "lenet5", "--data", "bars-and-stripes", "--epochs", "1"], "side from 2 to 8"),
     (["summary", "nope"], "nnzoo list"),
@@ -132,6 +133,17 @@ def test_a_model_takes_its_input_size_from_the_data(tmp_path, capsys):
                  "--out", str(out)]) == 0
     options = json.loads((out / "config.json").read_text())["model_options"]
     assert options == {"in_features": 64, "classes": 10}
+
+
+def test_eval_on_data_of_another_task_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "mlp", "--data", "moons", "--epochs", "1", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert main(["eval", str(out), "--data", "circles"]) == 0  # 2-D points with 2 classes too
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", "sine"]) == 2  # windows of 2 values, real targets
+    err = capsys.readouterr().err
+    assert "as a classify task" in err and "Traceback" not in err
 
 
 def test_a_reconstructing_model_draws_labelled_and_flat_data(tmp_path):

@@ -201,6 +201,17 @@ def test_input_size_options_read_one_sample_and_keep_what_was_given():
 def test_fit_refuses_targets_the_outputs_cannot_be_scored_against(tmp_path):
     data = nnzoo.load_dataset("sine", input_shape=(40,))  # a series to forecast: (N, 1) targets
     model = nnzoo.create("mlp", in_features=40)  # ten class scores
-    with pytest.raises(nnzoo.NnzooError, match="task: regress.*cannot be scored against"):
+    with pytest.raises(nnzoo.NnzooError, match="cannot be scored against them as a regress task"):
         nnzoo.fit(model, data, epochs=1, out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / "config.json").exists()  # checked before anything is written
+
+
+def test_a_model_reading_token_ids_refuses_other_numbers():
+    model = nnzoo.create("seq2seq", num_classes=14, src_len=2)  # ids 0..13
+    with pytest.raises(nnzoo.NnzooError, match="fractions.*token ids: whole numbers from 0 to 13"):
+        nnzoo.fit(model, nnzoo.load_dataset("moons"), epochs=1, progress=False)
+    too_big = nnzoo.load_dataset("reversal")
+    src, tgt_in = too_big.train.x
+    too_big.train.x = (src + 20, tgt_in)  # whole numbers, past the vocabulary
+    with pytest.raises(nnzoo.NnzooError, match="whole numbers\\).*from 0 to 13"):
+        nnzoo.fit(nnzoo.create("seq2seq"), too_big, epochs=1, progress=False)

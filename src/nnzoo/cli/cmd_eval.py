@@ -21,7 +21,8 @@ def run(args) -> int:
 
     import nnzoo
     from nnzoo.train import evaluate
-    from nnzoo.train.loop import check_input_fits
+    from nnzoo.train.losses import get_loss
+    from nnzoo.train.loop import check_input_fits, check_targets_fit, decides_by_own_rule
     from nnzoo.train.run_folder import load_run
 
     model, config = load_run(args.run_path)
@@ -47,6 +48,8 @@ def run(args) -> int:
                                         name=data_name)
     else:
         check_input_fits(model, split, data_name)
+        if not decides_by_own_rule(model, split, task):
+            check_targets_fit(model, split, data_name, task, get_loss(None, task))
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size)
     if args.json:
         print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics}))

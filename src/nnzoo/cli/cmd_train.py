@@ -79,6 +79,23 @@ def input_size_options(accepted: dict, given: dict, sample_shape: tuple[int, ...
             if key not in given and value != defaults[key]}
 
 
+# Tasks whose models learn from nothing but data of the same task: an encoder-decoder reads
+# (source, target) pairs, a language model a stream of tokens. (A GAN or an RBM can learn the
+# images of any dataset, and a classifier does what its dataset asks.)
+OWN_DATA_TASKS = ("seq2seq", "language-model")
+
+
+def refuse_data_of_another_task(model: str, model_task: str, data_name: str, data_task: str) -> None:
+    """An error unless a model of an ``OWN_DATA_TASKS`` task gets a dataset of its task."""
+    from nnzoo.data import dataset_entry, list_datasets
+    from nnzoo.errors import NnzooError
+
+    if model_task in OWN_DATA_TASKS and data_task != model_task:
+        fitting = [name for name in list_datasets() if dataset_entry(name).task == model_task]
+        raise NnzooError(f"{model} is a {model_task} model; dataset {data_name!r} is a {data_task} "
+                         f"dataset. Expected a {model_task} dataset: {', '.join(fitting)}.")
+
+
 def build_model_and_data(name: str, model_options: dict, data_name: str | None,
                          data_options: dict, data_dir: str | None):
     """The model and its data, each fitted to the other (classes, input shape, channels)."""
@@ -101,6 +118,7 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
         elif sizes:  # a sequence model: (steps, features) as the sample has them
             input_shape = tuple(sample[-2:])
     data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
+    refuse_data_of_another_task(name, entry.task, data_name, data.task)
     if "num_classes" in accepted and data.num_classes and "num_classes" not in options:
         options["num_classes"] = data.num_classes
     if "classes" in accepted and (data.num_classes or 0) > 2 and "classes" not in options:

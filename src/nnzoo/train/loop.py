@@ -155,10 +155,11 @@ def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss
                 loss_fn(outputs, sample.y)
     except (RuntimeError, ValueError, IndexError, TypeError) as err:
         raise NnzooError(
-            f"Dataset {name!r} (task: {task}) gives targets of shape {tuple(sample.y.shape[1:])} "
-            f"per sample, which the outputs of the model {type(model).__name__} cannot be scored "
-            f"against: {str(err).splitlines()[0]}. Expected a dataset of the task the model was "
-            f"built for (`nnzoo info MODEL` names it), or a model for this dataset's task.") from None
+            f"Dataset {name!r} gives targets of shape {tuple(sample.y.shape[1:])} per sample, and "
+            f"the outputs of the model {type(model).__name__} cannot be scored against them as a "
+            f"{task} task: {str(err).splitlines()[0]}. Expected a dataset of the task the model "
+            f"was built for (`nnzoo info MODEL` names it), or a model for this dataset's "
+            f"task.") from None
     finally:
         model.train(was_training)
 
@@ -168,6 +169,14 @@ def _use_channels_last(model: nn.Module, x, device: torch.device) -> bool:
     # for such small models, so only the CPU path switches.
     return (device.type == "cpu" and isinstance(x, torch.Tensor) and x.dim() == 4
             and any(isinstance(m, nn.Conv2d) for m in model.modules()))
+
+
+@torch.no_grad()
+def decides_by_own_rule(model: nn.Module, split: Split, task: str) -> bool:
+    """A classifier with one output unit and a ``predict`` (a perceptron, a 2-2-1 net): it is
+    scored by its own decisions, not by a loss on its outputs."""
+    return (task == "classify" and callable(getattr(model, "predict", None))
+            and isinstance(split.x, torch.Tensor) and call_model(model, split.x[:1]).shape[-1] == 1)
 
 
 @torch.no_grad()
@@ -182,12 +191,10 @@ def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classi
     loss_fn = get_loss(loss, task)
     was_training = model.training
     model.eval()
-    if task == "classify" and callable(getattr(model, "predict", None)) and isinstance(split.x, torch.Tensor):
-        single = call_model(model, split.x[:1]).shape[-1] == 1
-        if single:  # one output unit (a perceptron, a 2-2-1 net): the model's own rule decides
-            hits = sum((model.predict(x) == y).sum().item() for x, y in iterate_batches(split, batch_size))
-            model.train(was_training)
-            return {"top1": hits / max(1, len(split))}
+    if decides_by_own_rule(model, split, task):
+        hits = sum((model.predict(x) == y).sum().item() for x, y in iterate_batches(split, batch_size))
+        model.train(was_training)
+        return {"top1": hits / max(1, len(split))}
     tally = Tally(device, classify=task in CLASSIFY_TASKS)
     for x, y in iterate_batches(split, batch_size):
         if isinstance(x, torch.Tensor) and x.dim() == 4 and \
