@@ -146,6 +146,15 @@ def test_eval_on_data_of_another_task_is_a_clear_error(tmp_path, capsys):
     assert "as a classify task" in err and "Traceback" not in err
 
 
+def test_eval_of_a_learner_with_its_own_metrics_checks_the_input_too(tmp_path, capsys):
+    out = tmp_path / "hopfield"
+    assert main(["train", "hopfield", "--no-progress", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", "reversal"]) == 2  # (source, target) id pairs
+    err = capsys.readouterr().err
+    assert "cannot take" in err and "Traceback" not in err
+
+
 def test_a_reconstructing_model_draws_labelled_and_flat_data(tmp_path):
     """rbm on the digits (class ids as targets) and on 8x8 bars-and-stripes rows of 64 pixels:
     the pictures reconstruct the inputs and draw the rows as square images."""

@@ -32,6 +32,7 @@ def run(args) -> int:
                               **config.get("data_options", {}) if data_name == config.get("data") else {})
     split = getattr(data, args.split)
     task = config.get("task") or data.task
+    check_input_fits(model, split, data_name)
     if task == "generate":  # a GAN: how its discriminator judges these images and as many samples
         from nnzoo.train.gan import evaluate_gan_split
 
@@ -47,7 +48,6 @@ def run(args) -> int:
         metrics = evaluate_distribution(model, split, seed=config.get("training", {}).get("seed", 0),
                                         name=data_name)
     else:
-        check_input_fits(model, split, data_name)
         if not decides_by_own_rule(model, split, task):
             check_targets_fit(model, split, data_name, task, get_loss(None, task))
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size)

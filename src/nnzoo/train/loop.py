@@ -144,7 +144,9 @@ def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss
     sample = split.take(torch.arange(min(2, len(split)), device=split.y.device))
     was_training = model.training
     model.eval()
-    devices = [split.y.device] if split.y.device.type == "cuda" else []
+    device = split.y.device
+    devices = [] if device.type != "cuda" else \
+        [device.index if device.index is not None else torch.cuda.current_device()]
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
             custom = getattr(model, "training_loss", None)
