@@ -152,7 +152,7 @@ def test_eval_of_a_learner_with_its_own_metrics_checks_the_input_too(tmp_path, c
     capsys.readouterr()
     assert main(["eval", str(out), "--data", "reversal"]) == 2  # (source, target) id pairs
     err = capsys.readouterr().err
-    assert "cannot take" in err and "Traceback" not in err
+    assert "one state per sample" in err and "Traceback" not in err
 
 
 def test_a_reconstructing_model_draws_labelled_and_flat_data(tmp_path):

@@ -38,6 +38,10 @@ def _rows(x) -> torch.Tensor:
 
 def _targets(split, name: str) -> torch.Tensor:
     """The clean patterns a split's copies should settle on, checked against its inputs."""
+    if isinstance(split.x, tuple):
+        raise NnzooError(f"Recall needs one state per sample, but dataset {name!r} gives "
+                         f"{len(split.x)} tensors per sample (a sequence-to-sequence dataset). Use "
+                         f"an associative-memory dataset of ±1 or 0/1 patterns, such as --data letters.")
     x, y = _rows(split.x), torch.as_tensor(split.y)
     if y.shape[0] != x.shape[0] or y.reshape(len(y), -1).shape != x.shape:
         raise NnzooError(f"Recall is scored against clean patterns, but dataset {name!r} has "
