@@ -67,7 +67,7 @@ def input_size_options(accepted: dict, given: dict, sample_shape: tuple[int, ...
     if defaults.get("in_features") is None and default_shape:
         defaults["in_features"] = math.prod(default_shape)
     found = {}
-    if "in_features" in accepted and "in_features" not in given:
+    if "in_features" in accepted:
         found["in_features"] = math.prod(sample_shape)  # a flat input: every value of a sample
     if "input_size" in accepted and len(sample_shape) in (2, 3):  # (T, F), or an image's rows
         steps, size = sample_shape[-2:]

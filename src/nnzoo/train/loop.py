@@ -8,6 +8,7 @@ stopping, checkpoints, the progress bar — is a callback (``callbacks/``).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,54 +117,62 @@ def check_token_ids(model: nn.Module, split: Split, name: str) -> None:
                              f"data list`), or a vocabulary that covers its ids.")
 
 
-def check_input_fits(model: nn.Module, split: Split, name: str) -> None:
-    """Run one sample through the model; a shape error becomes a clear message."""
-    check_token_ids(model, split, name)
+# What a model or a loss raises on input of the wrong shape or kind; TypeError: a (source,
+# target) pair given to a one-input forward.
+PROBE_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
+
+
+@contextmanager
+def _two_samples_in_eval(model: nn.Module, split: Split):
+    """The first two samples of ``split``, with ``model`` in eval mode and no gradients; the
+    model's mode is restored afterwards."""
     sample = split.take(torch.arange(min(2, len(split)), device=split.y.device))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            call_model(model, sample.x)
-    except (RuntimeError, ValueError, IndexError, TypeError) as err:  # TypeError: (src, tgt) pairs
-        shapes = [tuple(t.shape[1:]) for t in sample.x] if isinstance(sample.x, tuple) \
-            else tuple(sample.x.shape[1:])
-        expected = getattr(model, "input_shape", None)
-        hint = f" (it expects {tuple(expected)})" if expected else ""
-        raise NnzooError(f"Dataset {name!r} gives inputs of shape {shapes} per sample, which the "
-                         f"model {type(model).__name__}{hint} cannot take: "
-                         f"{str(err).splitlines()[0]}") from None
+            yield sample
     finally:
         model.train(was_training)
+
+
+def check_input_fits(model: nn.Module, split: Split, name: str) -> None:
+    """Run one sample through the model; a shape error becomes a clear message."""
+    check_token_ids(model, split, name)
+    with _two_samples_in_eval(model, split) as sample:
+        try:
+            call_model(model, sample.x)
+        except PROBE_ERRORS as err:
+            shapes = [tuple(t.shape[1:]) for t in sample.x] if isinstance(sample.x, tuple) \
+                else tuple(sample.x.shape[1:])
+            expected = getattr(model, "input_shape", None)
+            hint = f" (it expects {tuple(expected)})" if expected else ""
+            raise NnzooError(f"Dataset {name!r} gives inputs of shape {shapes} per sample, which "
+                             f"the model {type(model).__name__}{hint} cannot take: "
+                             f"{str(err).splitlines()[0]}") from None
 
 
 def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss_fn) -> None:
     """Score two samples' outputs against their targets; a mismatch (a classifier on a series
     to forecast, an autoencoder on labelled points) becomes a clear message, not a traceback from
     inside the loss. Random numbers drawn here (a denoising model's noise) are given back."""
-    sample = split.take(torch.arange(min(2, len(split)), device=split.y.device))
-    was_training = model.training
-    model.eval()
     device = split.y.device
     devices = [] if device.type != "cuda" else \
         [device.index if device.index is not None else torch.cuda.current_device()]
-    try:
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+    with _two_samples_in_eval(model, split) as sample, torch.random.fork_rng(devices=devices):
+        try:
             custom = getattr(model, "training_loss", None)
             if custom is not None:
                 custom(sample.x, sample.y)
             else:
-                outputs = call_model(model, sample.x)
-                loss_fn(outputs, sample.y)
-    except (RuntimeError, ValueError, IndexError, TypeError) as err:
-        raise NnzooError(
-            f"Dataset {name!r} gives targets of shape {tuple(sample.y.shape[1:])} per sample, and "
-            f"the outputs of the model {type(model).__name__} cannot be scored against them as a "
-            f"{task} task: {str(err).splitlines()[0]}. Expected a dataset of the task the model "
-            f"was built for (`nnzoo info MODEL` names it), or a model for this dataset's "
-            f"task.") from None
-    finally:
-        model.train(was_training)
+                loss_fn(call_model(model, sample.x), sample.y)
+        except PROBE_ERRORS as err:
+            raise NnzooError(
+                f"Dataset {name!r} gives targets of shape {tuple(sample.y.shape[1:])} per sample, "
+                f"and the outputs of the model {type(model).__name__} cannot be scored against "
+                f"them as a {task} task: {str(err).splitlines()[0]}. Expected a dataset of the "
+                f"task the model was built for (`nnzoo info MODEL` names it), or a model for "
+                f"this dataset's task.") from None
 
 
 def _use_channels_last(model: nn.Module, x, device: torch.device) -> bool:
