@@ -15,10 +15,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import textwrap
+
     import nnzoo
     from nnzoo.cli._options import parse_pairs, parse_value
     from nnzoo.errors import NnzooError
-    from nnzoo.explain.summary import format_table, layer_table
+    from nnzoo.explain.summary import format_table, summarize
 
     entry = nnzoo.get_entry(args.model)
     model = nnzoo.create(args.model, **parse_pairs(args.option, "Model option"))
@@ -31,10 +33,12 @@ def run(args) -> int:
                              f"integers such as 3,224,224.")
     shape = tuple(getattr(model, "input_shape", None) or shape) if not args.input_shape else shape
     try:
-        rows = layer_table(model, shape)
+        table = summarize(model, shape)
     except (RuntimeError, ValueError) as err:
         raise NnzooError(f"Model {args.model!r} cannot take an input of shape {shape}: "
                          f"{str(err).splitlines()[0]}") from None
     print(f"{args.model}: {entry.summary}  [{entry.paper}]")
-    print(format_table(rows, nnzoo.count_params(model)))
+    print(format_table(table.rows, table.total))
+    for note in table.notes:
+        print(textwrap.fill(note, width=100))
     return 0

@@ -9,6 +9,12 @@ A row's type is the module's ``type_name`` when its class sets one (nnzoo's own 
 papers' words: ``subsampling``, ``conv (partial table)``, ``RBF``), else torch's layer names
 below (found through the class's bases, so a subclass of ``nn.Conv2d`` is a convolution), else
 the class name.
+
+Two kinds of model are described another way. A network that is not a stack of modules run in
+order (a Hopfield net, a Boltzmann machine, an RBM, an RBF net) gives its own rows through a
+``layer_rows()`` method: a list of dicts with the fields of :class:`Row`. A model whose forward
+runs only part of it (a GAN's forward is its discriminator) names the parts to trace through
+``summary_parts(input_shape)``: a list of ``(prefix, module, input_shape, input_name)``.
 """
 
 from __future__ import annotations
@@ -109,6 +115,79 @@ def _pair(value, square_as_one: bool = False) -> str:
 
 def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
     """Rows for ``model`` run on one zero sample of ``input_shape`` (without batch)."""
+    return summarize(model, input_shape).rows
+
+
+@dataclass
+class Summary:
+    """A layer table: its rows, the total for its last line, and notes printed below it."""
+
+    rows: list[Row]
+    total: int
+    notes: list[str]
+
+
+def _trainable(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> Summary:
+    """The layer table of ``model`` for one sample of ``input_shape``, with notes on anything
+    the rows leave out."""
+    own_rows = getattr(model, "layer_rows", None)
+    if callable(own_rows):
+        return _own_rows(model, input_shape, own_rows())
+    parts = getattr(model, "summary_parts", None)
+    parts = parts(input_shape) if callable(parts) else [("", model, input_shape, "input")]
+    rows: list[Row] = []
+    counted: set[int] = set()  # ids of the parameters a row shows
+    for prefix, module, shape, input_name in parts:
+        rows += _traced(module, tuple(shape), prefix, input_name, counted)
+    return Summary(rows, _trainable(model), _left_out(model, counted))
+
+
+def _own_rows(model: nn.Module, input_shape, described: list[dict]) -> Summary:
+    rows = [Row("input", "input", _shape_text(input_shape)), *(Row(**r) for r in described)]
+    total, trainable = sum(r.params for r in rows), _trainable(model)
+    notes = []
+    if total != trainable:
+        rule = getattr(model, "learned_by", "its own rule")
+        if trainable == 0:
+            notes.append(f"All {total:,} are buffers set by {rule}, not trainable parameters, so "
+                         f"nnzoo.count_params gives 0.")
+        else:
+            notes.append(f"{total - trainable:,} of these {total:,} are buffers set by {rule}; "
+                         f"nnzoo.count_params counts the other {trainable:,}, the trainable "
+                         f"parameters.")
+    return Summary(rows, total, notes)
+
+
+def _left_out(model: nn.Module, counted: set[int]) -> list[str]:
+    """A note naming the modules whose parameters no row shows (a pass in evaluation mode does
+    not run them: GoogLeNet's auxiliary heads)."""
+    missing, reported = [], []
+    for name, module in model.named_modules():
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not name or not params or any(name.startswith(r + ".") for r in reported):
+            continue
+        if not any(id(p) in counted for p in params):
+            missing.append(f"{name} ({sum(p.numel() for p in params):,})")
+            reported.append(name)
+    if not missing:
+        return []
+    return [f"Not in the rows above, though in the total: {', '.join(missing)}, parameters "
+            f"that a forward pass in evaluation mode does not use (such as heads used only in "
+            f"training)."]
+
+
+def _shape_text(shape) -> str:
+    shape = tuple(shape)
+    return f"{shape[1]}x{shape[2]}x{shape[0]}" if len(shape) == 3 else "x".join(map(str, shape))
+
+
+def _traced(model: nn.Module, input_shape: tuple[int, ...], prefix: str, input_name: str,
+            counted: set[int]) -> list[Row]:
+    """Rows for ``model`` run on one zero sample of ``input_shape``, named ``prefix.layer``."""
     units = _units(model)
     names = {id(m): n for n, m in units}
     parents: dict[str, int] = {}
@@ -116,14 +195,14 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
         if not _is_activation(module) and "." in name:
             parent = name.rsplit(".", 1)[0]
             parents[parent] = parents.get(parent, 0) + 1
-    rows: list[Row] = [Row("input", "input", "x".join(map(str, input_shape))
-                           if len(input_shape) != 3 else f"{input_shape[1]}x{input_shape[2]}x{input_shape[0]}")]
+    rows: list[Row] = [Row(input_name, "input", _shape_text(input_shape))]
     seen: set[int] = set()
 
     def hook(module, inputs, output):
         if id(module) in seen:
             return
         seen.add(id(module))
+        counted.update(id(p) for p in module.parameters())
         name = names[id(module)]
         if _is_activation(module) and len(rows) > 1 and not rows[-1].activation \
                 and not any(True for _ in module.parameters()):
@@ -136,7 +215,7 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
         stride = getattr(module, "stride", None) if kernel is not None else None
         units = getattr(module, "out_channels", None) or getattr(module, "out_features", None) \
             or getattr(module, "hidden_size", None) or ""
-        rows.append(Row(name, type_name(module), _size(output),
+        rows.append(Row(f"{prefix}.{name}" if prefix else name, type_name(module), _size(output),
                         _pair(kernel), _pair(stride, square_as_one=True),
                         activation_name(module) if _is_activation(module) else "", str(units),
                         sum(p.numel() for p in module.parameters() if p.requires_grad)))
@@ -157,7 +236,7 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
 def format_table(rows: list[Row], total: int) -> str:
     header = ("layer", "type", "output", "kernel", "stride", "activation", "maps/units", "parameters")
     body = [(r.name, r.type, r.output, r.kernel, r.stride, r.activation, r.units,
-             f"{r.params:,}" if r.name != "input" else "") for r in rows]
+             f"{r.params:,}" if r.type != "input" else "") for r in rows]
     body.append(("total", "", "", "", "", "", "", f"{total:,}"))
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
     right = {7}

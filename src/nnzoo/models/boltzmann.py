@@ -136,6 +136,19 @@ class BoltzmannMachine(nn.Module):
                 energies.append(self.energy(s))
         return (s, torch.stack(energies)) if return_energy else s
 
+    learned_by = "the Ackley-Hinton-Sejnowski rule"
+
+    def layer_rows(self) -> list[dict]:
+        """For ``nnzoo summary``: the visible and the hidden units, all connected to each other
+        by symmetric weights (N(N-1)/2 of them) and each with a threshold. A row holds the
+        weights among its own units, those to the units of the rows above, and its thresholds."""
+        v, n = self.visible, self.size
+        rows = [("visible", v, 0), ("hidden", n - v, v)] if n > v else [("visible", v, 0)]
+        return [dict(name=name, type="stochastic binary units", output=str(k),
+                     activation=f"logistic of ΔE/T (T={self.temperature:g})", units=str(k),
+                     params=k * (k - 1) // 2 + k * above + k)
+                for name, k, above in rows]
+
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         """Anneal states ``s`` (B, N) along the default schedule (global random generator).
         Rows of the visible units alone (B, V) stay clamped while the hidden units, started

@@ -125,6 +125,11 @@ class GAN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x)  # (N,) logits of "real"
 
+    def summary_parts(self, input_shape):
+        """For ``nnzoo summary``: the generator from z, then the discriminator from an image."""
+        return [("generator", self.generator, (self.z_dim,), "z"),
+                ("discriminator", self.discriminator, tuple(input_shape), "image")]
+
     def noise(self, n: int, generator: torch.Generator | None = None,
               device=None) -> torch.Tensor:
         """z ~ N(0, I), shape (n, z_dim)."""

@@ -257,6 +257,17 @@ class Hopfield(nn.Module):
         """Recall of ``x`` in the net's mode (asynchronous: global random generator)."""
         return self.recall(x)
 
+    learned_by = "Hebbian storage"
+
+    def layer_rows(self) -> list[dict]:
+        """For ``nnzoo summary``: one layer of N threshold units, each connected to every
+        other; its numbers are the N(N-1)/2 free weights of W (symmetric, zero diagonal) and
+        the N thresholds θ."""
+        n = self.size
+        return [dict(name="units", type="fully connected, W = Wᵀ, w_ii = 0", output=str(n),
+                     activation="hardlims" if self.units == "bipolar" else "hardlim",
+                     units=str(n), params=n * (n - 1) // 2 + n)]
+
 
 @dataclass
 class CapacityCurve:

@@ -102,6 +102,18 @@ class RBFNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.output(self.hidden(x))  # y = W φ + b, (N, S)
 
+    learned_by = "k-means (the centres and widths)"
+
+    def layer_rows(self) -> list[dict]:
+        """For ``nnzoo summary``: the Gaussian units (centres c_j and widths σ_j), then the
+        linear output layer."""
+        k, p = self.centres.shape
+        s = self.output.out_features
+        return [dict(name="hidden", type="Gaussian RBF", output=str(k), activation="gaussian",
+                     units=str(k), params=k * p + k),
+                dict(name="output", type="dense", output=str(s), units=str(s),
+                     params=sum(q.numel() for q in self.output.parameters()))]
+
     def targets(self, y: torch.Tensor) -> torch.Tensor:
         if self.task == "classify":
             if y.dim() != 1 or y.is_floating_point():

@@ -94,6 +94,15 @@ class RBM(nn.Module):
         """The mean-field reconstruction p(v | h = p(h | v)), (B, V)."""
         return self.visible_probs(self.hidden_probs(self._rows(v)))
 
+    def layer_rows(self) -> list[dict]:
+        """For ``nnzoo summary``: the hidden units p(h | v) = σ(c + Wᵀv), then the visible
+        reconstruction p(v | h) = σ(b + W h) through the same W."""
+        v, h = self.visible, self.hidden
+        return [dict(name="hidden", type="stochastic binary units", output=str(h),
+                     activation="logistic", units=str(h), params=v * h + h),
+                dict(name="visible", type="reconstruction (weights W shared)", output=str(v),
+                     activation="logistic", units=str(v), params=v)]
+
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.reconstruct(v)
 
