@@ -10,7 +10,8 @@ import torch
 import nnzoo
 from nnzoo.cli.main import main
 from nnzoo.errors import NnzooError
-from nnzoo.explain.filters import filter_tiles, first_conv, mosaic, pick, stage_maps
+from nnzoo.explain.filters import (filter_tiles, filters_figure, first_conv, first_layer_weights,
+                                   image_shape, mosaic, pick, stage_maps)
 from nnzoo.train.run_folder import RunFolder
 
 
@@ -106,3 +107,43 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(NnzooError, match="no 2-D convolution"):
         first_conv(nnzoo.create("mlp"))
     assert json.loads((tmp_path / "run" / "config.json").read_text())["model"] == "lenet5-1998"
+
+
+def make_dense_run(path, model_name, input_shape, **options):
+    torch.manual_seed(0)
+    model = nnzoo.create(model_name, **options)
+    config = {"model": model_name, "model_options": options, "data": "digits",
+              "data_options": {}, "input_shape": list(input_shape), "task": "classify"}
+    folder = RunFolder(path)
+    folder.write_json("config.json", config)
+    folder.save_weights(model, config)
+    return model
+
+
+def test_dense_first_layers_on_images_are_drawn_unit_by_unit(tmp_path, capsys):
+    mlp = make_dense_run(tmp_path / "mlp", "mlp", [64], in_features=64, hidden=[12])
+    name, weight, what = first_layer_weights(mlp, (64,))
+    assert what == "units" and weight.shape == (12, 1, 8, 8)
+    torch.testing.assert_close(weight[3, 0].flatten(), mlp.layers[0].weight[3])
+    assert main(["show", "filters", str(tmp_path / "mlp")]) == 0
+    read_png(tmp_path / "mlp" / "filters.png")
+
+    rbm = nnzoo.create("rbm", visible=49, hidden=5)  # an RBM's units are the columns of W
+    name, weight, what = first_layer_weights(rbm, (49,))
+    assert (name, what, weight.shape) == ("W", "units", (5, 1, 7, 7))
+    torch.testing.assert_close(weight[2].flatten(), rbm.weight[:, 2].detach())
+
+    many = filters_figure(torch.randn(300, 1, 4, 4), title="wide", what="units")
+    assert "first 256 of 300 units" in many.axes[0].get_title()
+
+
+def test_filters_of_a_model_that_reads_no_image_is_a_clear_error(tmp_path, capsys):
+    make_dense_run(tmp_path / "points", "mlp", [2], in_features=2, hidden=[4])
+    make_dense_run(tmp_path / "rows", "lstm-classifier", [8, 8])
+    for run, reason in (("points", "are not an image"), ("rows", "not a dense layer")):
+        assert main(["show", "filters", str(tmp_path / run)]) == 2
+        err = capsys.readouterr().err
+        assert reason in err and "Traceback" not in err
+        assert not (tmp_path / run / "filters.png").exists()
+    assert image_shape((9,)) == (1, 3, 3) and image_shape((40,)) is None
+    assert image_shape((28, 28)) == (1, 28, 28) and image_shape((3, 32, 32)) == (3, 32, 32)

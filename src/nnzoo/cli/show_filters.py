@@ -1,4 +1,5 @@
-"""``nnzoo show filters RUN``: the first convolution's kernels of a trained run, as a grid."""
+"""``nnzoo show filters RUN``: the first convolution's kernels of a trained run, as a grid (or,
+without convolutions, the first dense layer's input weights drawn as images)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("filters", help="the first convolution layer's kernels as a grid",
                        description="Draw the kernels of the first convolution layer of a trained "
                                    "run (each scaled to its own range; RGB for 3 input channels) "
-                                   "and write them as a PNG.")
+                                   "and write them as a PNG. A model without convolutions whose "
+                                   "first dense layer reads an image (mlp, autoencoder, rbm on "
+                                   "the digits) shows each unit's input weights as an image.")
     p.add_argument("run_path", metavar="RUN", help="run folder written by `nnzoo train` "
                                                    "(or its weights .safetensors)")
     p.add_argument("--out", help="PNG file or folder to write (default RUN/filters.png)")
@@ -36,12 +39,15 @@ def output_path(run_path: str, out: str | None, default_name: str):
 
 
 def run(args) -> int:
-    from nnzoo.explain.filters import filters_figure, first_conv, save_png, stage_name
+    import nnzoo
+    from nnzoo.explain.filters import filters_figure, first_layer_weights, save_png, stage_name
     from nnzoo.train.run_folder import load_run
 
     model, config = load_run(args.run_path)
-    name, conv = first_conv(model)
+    input_shape = config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape
+    name, weight, what = first_layer_weights(model, input_shape, config["model"])
     path = output_path(args.run_path, args.out, "filters.png")
-    save_png(filters_figure(conv.weight, title=f"{config['model']}: {stage_name(name)}"), path)
+    layer = stage_name(name) if what == "kernels" else name  # a dense layer keeps its index
+    save_png(filters_figure(weight, title=f"{config['model']}: {layer}", what=what), path)
     print(f"wrote {path}")
     return 0

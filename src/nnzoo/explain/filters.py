@@ -4,6 +4,10 @@ maps one image leaves after each convolution and pooling stage.
 - :func:`filters_figure` draws the kernels of the first convolution as a grid, the way
   Krizhevsky et al. 2012 show AlexNet's 96 first-layer kernels (Figure 3): each kernel scaled to
   its own range, in colour when it reads 3 channels (RGB), grey otherwise, with thin borders.
+  A network without convolutions whose first dense layer reads a whole image (an MLP, an
+  autoencoder, an RBM on the digits) shows each unit's input weights as an image instead: the
+  pattern that excites the unit most, the receptive fields of Hinton's RBM pictures
+  (:func:`first_layer_weights`).
 - :func:`stage_maps` runs one image through the model with forward hooks and keeps, for each
   stage (a convolution or pooling layer, followed by its batch norm and activation if any), the
   maps it outputs; :func:`maps_figure` draws them one stage per row.
@@ -28,6 +32,9 @@ FOLLOWERS = (nn.BatchNorm2d, nn.LocalResponseNorm, nn.Dropout, nn.ReLU, nn.Tanh,
              nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Hardtanh)
 
 
+MAX_UNITS = 256  # dense units drawn at most
+
+
 def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
     """The first ``nn.Conv2d`` of ``model`` (in definition order) and its name."""
     for name, module in model.named_modules():
@@ -35,6 +42,54 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
             return name, module
     raise NnzooError(f"Model {type(model).__name__} has no 2-D convolution layer; the filters "
                      f"picture needs a convolutional model (e.g. lenet5, alexnet, resnet18).")
+
+
+def image_shape(input_shape) -> tuple[int, int, int] | None:
+    """(C, H, W) of one input when it is an image: given so, (H, W), or a flat row of a
+    square number of pixels (the digits' 64 = 8x8); None otherwise (2-D points, a series)."""
+    shape = tuple(input_shape)
+    if len(shape) == 3:
+        return shape
+    if len(shape) == 2:
+        return (1, *shape)
+    side = math.isqrt(shape[0]) if len(shape) == 1 else 0
+    return (1, side, side) if side >= 3 and side * side == shape[0] else None
+
+
+def _first_dense(model: nn.Module, inputs: int):
+    own = getattr(model, "input_weights", None)  # (name, (units, inputs)): an RBM's Wᵀ
+    if callable(own):
+        return own()
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear) and module.in_features == inputs:
+            return name, module.weight
+        if isinstance(module, (nn.Linear, nn.RNNBase, nn.Embedding)):
+            return None  # the first layer reads something else
+    return None
+
+
+def first_layer_weights(model: nn.Module, input_shape, model_name: str = ""):
+    """What ``nnzoo show filters`` draws: ``(name, weight, what)``, with ``weight`` the kernels
+    (out, in, kh, kw) of the first convolution (``what`` = "kernels"), else the input weights
+    of the first dense layer when the input is an image, one row per unit shaped as the image,
+    (units, C, H, W) (``what`` = "units")."""
+    try:
+        name, conv = first_conv(model)
+        return name, conv.weight, "kernels"
+    except NnzooError:
+        pass
+    image = image_shape(input_shape)
+    dense = _first_dense(model, math.prod(input_shape)) if image else None
+    name = model_name or type(model).__name__
+    if dense is None:
+        what = (f"its inputs, of shape {tuple(input_shape)}, are not an image" if not image
+                else "its first layer is not a dense layer reading the whole image")
+        raise NnzooError(f"Model {name!r} has no convolution, and {what}: `nnzoo show filters` "
+                         f"draws the kernels of a first convolution (lenet5, alexnet, resnet18) "
+                         f"or the input weights of a first dense layer on images (mlp, "
+                         f"autoencoder or rbm trained on the digits).")
+    layer, weight = dense
+    return layer, weight.detach().reshape(len(weight), *image), "units"
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -89,13 +144,17 @@ def filter_tiles(weight: torch.Tensor) -> tuple[list[np.ndarray], int, str]:
     return tiles, cin, "rows: output maps, columns: input maps; each kernel scaled to its range"
 
 
-def filters_figure(weight: torch.Tensor, title: str = ""):
-    """The kernels of one convolution as a grid (matplotlib figure)."""
+def filters_figure(weight: torch.Tensor, title: str = "", what: str = "kernels"):
+    """The kernels of one convolution as a grid (matplotlib figure); with ``what="units"``,
+    ``weight`` (units, C, H, W) holds dense units' input weights, each shaped as the image."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    units = len(weight)
+    if what == "units":
+        weight = weight[:MAX_UNITS]
     tiles, columns, caption = filter_tiles(weight)
     kh = tiles[0].shape[0]
     image = mosaic(tiles, columns, border=1, fill=0.0 if tiles[0].ndim == 3 else GAP,
@@ -106,7 +165,14 @@ def filters_figure(weight: torch.Tensor, title: str = ""):
     ax.imshow(image, interpolation="nearest", vmin=0, vmax=1)
     ax.set_axis_off()
     out, cin, kh, kw = weight.shape
-    ax.set_title(f"{title}\n{out} kernels of {kh}x{kw}x{cin} ({caption})".strip(), fontsize=9)
+    if what == "units":
+        shown = f"the first {out} of {units}" if out < units else f"{units}"
+        caption = caption.replace("kernel", "unit's weights")
+        image = f"{kh}x{kw}" if cin == 1 else f"{kh}x{kw}x{cin}"
+        ax.set_title(f"{title}\ninput weights of {shown} units, each as a {image} image "
+                     f"({caption})".strip(), fontsize=9)
+    else:
+        ax.set_title(f"{title}\n{out} kernels of {kh}x{kw}x{cin} ({caption})".strip(), fontsize=9)
     fig.tight_layout()
     return fig
 

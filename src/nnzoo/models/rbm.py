@@ -94,6 +94,10 @@ class RBM(nn.Module):
         """The mean-field reconstruction p(v | h = p(h | v)), (B, V)."""
         return self.visible_probs(self.hidden_probs(self._rows(v)))
 
+    def input_weights(self) -> tuple[str, torch.Tensor]:
+        """For ``nnzoo show filters``: W read as one row of V weights per hidden unit."""
+        return "W", self.weight.T
+
     def layer_rows(self) -> list[dict]:
         """For ``nnzoo summary``: the hidden units p(h | v) = σ(c + Wᵀv), then the visible
         reconstruction p(v | h) = σ(b + W h) through the same W."""
