@@ -177,6 +177,7 @@ def run(args) -> int:
     from nnzoo.cli._options import parse_pairs
     from nnzoo.errors import NnzooError
     from nnzoo.explain import run_pictures
+    from nnzoo.train.loop import TrainingInterrupted
     from nnzoo.train.run_folder import RunFolder
 
     entry = nnzoo.get_entry(args.model)
@@ -205,14 +206,26 @@ def run(args) -> int:
     try:
         result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
                          **settings)
-    except NnzooError:  # found before training (targets the model cannot be scored against…)
+    except TrainingInterrupted as stop:  # Ctrl-C after some epochs: they were written
+        result = stop.result
+        print(f"nnzoo: interrupted in epoch {result.interrupted_in} of {stop.epochs}; kept the "
+              f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} that had finished.",
+              file=sys.stderr)
+        print_result(result, folder)
+        return 130  # 128 + SIGINT, as shells report it
+    except (NnzooError, KeyboardInterrupt):  # before training, or in its first epoch
         folder.discard_unstarted()
         raise
     pictures = []
     for picture in run_pictures(task):
         pictures += picture(model, data, folder) or []
+    print_result(result, folder)
+    return 0
+
+
+def print_result(result, folder) -> None:
+    """The test line and where the run went."""
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items() if isinstance(v, float))
     print(f"test: {shown}  ({result.epochs} epochs, best epoch {result.best_epoch}, "
           f"{result.train_seconds:.1f} s training, {result.samples_per_second:,.0f} samples/s)")
     print(f"run written to {folder.path}")
-    return 0

@@ -1,5 +1,5 @@
 """Training: ``fit``, ``evaluate``, losses, optimizers, schedules, callbacks, run folders."""
 
-from nnzoo.train.loop import FitResult, evaluate, fit
+from nnzoo.train.loop import FitResult, TrainingInterrupted, evaluate, fit
 
-__all__ = ["FitResult", "evaluate", "fit"]
+__all__ = ["FitResult", "TrainingInterrupted", "evaluate", "fit"]

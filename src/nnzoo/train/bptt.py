@@ -35,8 +35,8 @@ from nnzoo.data import DataBundle
 from nnzoo.data.text import stream_of
 from nnzoo.errors import NnzooError
 from nnzoo.train.callbacks import EarlyStopping, ProgressBar
-from nnzoo.train.loop import (FitResult, TrainState, _notify, end_epoch, finish_run,
-                              training_device)
+from nnzoo.train.loop import (FitResult, TrainState, _notify, descend, end_epoch, finish_run,
+                              interruptible, training_device)
 from nnzoo.train.losses import softmax_cross_entropy
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
@@ -134,27 +134,26 @@ def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size
     state = TrainState(model, opt, epochs, math.ceil((train.shape[1] - 1) / k), run_config)
     _notify(cbs, "on_train_begin", state)
 
-    train_seconds, seen = 0.0, 0
-    for epoch in range(epochs):
-        model.train()
-        tally, carried = Tally(device, classify=True, top5=False), None
-        offset = int(torch.randint(0, k, (1,), generator=generator)) if train.shape[1] > 2 * k else 0
-        start = time.perf_counter()
-        for x, y in chunks(train, k, offset):
-            loss, scores, carried = bptt_step(model, x, y, carried)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_grad_norm:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            opt.step()
-            tally.add(loss, scores, y)
-            seen += y.numel()
-            _notify(cbs, "on_step_end", state)
-        row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
-        train_seconds += row["seconds"]
-        if end_epoch(state, cbs, row, scheduler, lambda: evaluate_stream(model, val, k)):
-            break
+    seen = 0
+    with interruptible(state, cbs):
+        for epoch in range(epochs):
+            model.train()
+            tally, carried = Tally(device, classify=True, top5=False), None
+            offset = 0
+            if train.shape[1] > 2 * k:
+                offset = int(torch.randint(0, k, (1,), generator=generator))
+            start, epoch_seen = time.perf_counter(), 0
+            for x, y in chunks(train, k, offset):
+                loss, scores, carried = bptt_step(model, x, y, carried)
+                descend(opt, loss, model, clip_grad_norm)
+                tally.add(loss, scores, y)
+                epoch_seen += y.numel()
+                _notify(cbs, "on_step_end", state)
+            row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
+            seen += epoch_seen
+            if end_epoch(state, cbs, row, scheduler, lambda: evaluate_stream(model, val, k)):
+                break
     _notify(cbs, "on_train_end", state)
-
+    train_seconds = sum(row["seconds"] for row in state.history)
     return finish_run(state, evaluate_stream(model, test, k), train_seconds, seen, folder,
                       run_config)

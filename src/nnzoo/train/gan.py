@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from nnzoo.data import DataBundle
 from nnzoo.errors import NnzooError
-from nnzoo.train.loop import FitResult, training_device
+from nnzoo.train.loop import FitResult, TrainingInterrupted, training_device
 from nnzoo.train.run_folder import RunFolder
 
 NOT_FOR_GANS = ("momentum", "weight_decay", "schedule", "schedule_c", "schedule_step",
@@ -105,49 +105,58 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
     steps = len(real) // batch_size  # whole batches only: batch norm wants full ones
     bar = _progress_bar(epochs * steps) if progress else None
 
-    history, train_seconds = [], 0.0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        sums = torch.zeros(4, device=device)
-        start = time.perf_counter()
-        order = torch.randperm(len(real), generator=generator, device=device)
-        for step in range(steps):
-            x = real[order[step * batch_size:(step + 1) * batch_size]]  # (m, C, S, S)
-            z = model.noise(batch_size, generator)  # (m, z_dim)
-            fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
-            d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_opt.step()
-            gen_logit = model.discriminator(fake)  # the updated D judges the same samples
-            g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
-            g_opt.zero_grad(set_to_none=True)
-            g_loss.backward()
-            g_opt.step()
-            sums += torch.stack([g_loss, d_loss, torch.sigmoid(real_logit).mean(),
-                                 torch.sigmoid(fake_logit).mean()]).detach()
+    history, train_seconds, interrupted_in = [], 0.0, None
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            sums = torch.zeros(4, device=device)
+            start = time.perf_counter()
+            order = torch.randperm(len(real), generator=generator, device=device)
+            for step in range(steps):
+                x = real[order[step * batch_size:(step + 1) * batch_size]]  # (m, C, S, S)
+                z = model.noise(batch_size, generator)  # (m, z_dim)
+                fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
+                d_opt.zero_grad(set_to_none=True)
+                d_loss.backward()
+                d_opt.step()
+                gen_logit = model.discriminator(fake)  # the updated D judges the same samples
+                g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
+                g_opt.zero_grad(set_to_none=True)
+                g_loss.backward()
+                g_opt.step()
+                sums += torch.stack([g_loss, d_loss, torch.sigmoid(real_logit).mean(),
+                                     torch.sigmoid(fake_logit).mean()]).detach()
+                if bar is not None:
+                    bar.update(1)
+            g, d, d_real, d_fake = (sums / steps).tolist()  # one host sync per epoch
+            train_seconds += time.perf_counter() - start
+            history.append({"epoch": epoch, "g_loss": g, "d_loss": d, "d_real": d_real,
+                            "d_fake": d_fake})
             if bar is not None:
-                bar.update(1)
-        g, d, d_real, d_fake = (sums / steps).tolist()  # one host sync per epoch
-        train_seconds += time.perf_counter() - start
-        history.append({"epoch": epoch, "g_loss": g, "d_loss": d, "d_real": d_real,
-                        "d_fake": d_fake})
+                bar.set_description(f"epoch {epoch}/{epochs}")
+                bar.set_postfix({k: f"{v:.3f}" for k, v in history[-1].items() if k != "epoch"},
+                                refresh=False)
+            if folder and (epoch % every == 0 or epoch == epochs):
+                _save_samples(model, fixed_z, folder, epoch, epochs)
+    except KeyboardInterrupt:  # Ctrl-C: keep the epochs already finished
+        if not history:
+            raise
+        interrupted_in = len(history) + 1
+    finally:
         if bar is not None:
-            bar.set_description(f"epoch {epoch}/{epochs}")
-            bar.set_postfix({k: f"{v:.3f}" for k, v in history[-1].items() if k != "epoch"},
-                            refresh=False)
-        if folder and (epoch % every == 0 or epoch == epochs):
-            _save_samples(model, fixed_z, folder, epoch, epochs)
-    if bar is not None:
-        bar.close()
+            bar.close()
 
-    result = FitResult(history, evaluate_gan(model, test, seed), epochs, epochs, train_seconds,
-                       epochs * steps * batch_size / max(train_seconds, 1e-9),
-                       folder.path if folder else None)
+    finished = len(history)
+    result = FitResult(history, evaluate_gan(model, test, seed), finished, finished, train_seconds,
+                       finished * steps * batch_size / max(train_seconds, 1e-9),
+                       folder.path if folder else None, interrupted_in)
     if folder:
         folder.save_result(model, run_config, result.metrics, history=history)
         from nnzoo.explain.reconstructions import plot_gan_curves
 
         folder.save_figure(plot_gan_curves(history, run_config.get("title", "")), "curves.png")
+    if interrupted_in is not None:
+        raise TrainingInterrupted(result, epochs)
     return result
 
 

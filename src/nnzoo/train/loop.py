@@ -41,6 +41,7 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
     stop: bool = False
     best_epoch: int | None = None
+    interrupted_in: int | None = None  # the epoch Ctrl-C stopped (see ``interruptible``)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class FitResult:
     train_seconds: float
     samples_per_second: float
     out: Path | None = None
+    interrupted_in: int | None = None  # the epoch Ctrl-C stopped, if it did
 
     @property
     def metrics(self) -> dict:
@@ -60,7 +62,19 @@ class FitResult:
         summary.update(epochs=self.epochs, best_epoch=self.best_epoch,
                        train_seconds=round(self.train_seconds, 3),
                        samples_per_second=round(self.samples_per_second, 1))
+        if self.interrupted_in is not None:
+            summary["interrupted_in_epoch"] = self.interrupted_in
         return summary
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`fit` once at least one epoch had finished. Before this is raised the
+    run was closed as if it had ended there: tested, and written to its run folder. ``result``
+    is that run; a script that does not catch this stops as on any Ctrl-C."""
+
+    def __init__(self, result: FitResult, epochs: int):
+        super().__init__(f"training interrupted in epoch {result.interrupted_in} of {epochs}")
+        self.result, self.epochs = result, epochs
 
 
 def resolve_device(device) -> torch.device:
@@ -238,6 +252,11 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
         device: cpu, cuda, cuda:N or auto. On the CPU, fit also lets this process keep freed
             memory for the next step (:mod:`nnzoo.train.host_allocator`; opt out with
             ``NNZOO_KEEP_FREED_MEMORY=0``).
+        Ctrl-C during training keeps the epochs already finished: the run is tested and
+        written as if it had ended there (``metrics.json`` gets ``interrupted_in_epoch``; the
+        weights are those of the moment, or the best epoch's under ``patience``), then
+        :class:`TrainingInterrupted` is raised with the result. Ctrl-C in the first epoch
+        raises ``KeyboardInterrupt`` as usual.
         compile: train through ``torch.compile(model)``. The first epoch pays the compilation
             (~15 s for LeNet-5 on a 2-core CPU, less once inductor's cache holds it); later
             steps ran ~1.4x faster there. Every step then has the same shape: the last partial
@@ -296,38 +315,60 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     state = TrainState(model, opt, epochs, num_batches(len(train), batch_size, drop_last), run_config)
     _notify(cbs, "on_train_begin", state)
 
-    train_seconds = 0.0
-    seen = 0
-    for epoch in range(epochs):
-        model.train()
-        tally = Tally(device, classify=data.task in CLASSIFY_TASKS, top5=False)
-        start = time.perf_counter()
-        for x, y in iterate_batches(train, batch_size, shuffle=True, generator=generator,
-                                    drop_last=drop_last):
-            if data.augment is not None:
-                x = data.augment(x, generator)
-            if custom_loss is not None:
-                batch_loss, outputs = step_model(x, y)
-            else:
-                outputs = call_model(step_model, x)
-                batch_loss = loss_fn(outputs, y)
-            opt.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            if clip_grad_norm:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            opt.step()
-            tally.add(batch_loss, outputs, y)
-            _notify(cbs, "on_step_end", state)
-        row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
-        train_seconds += row["seconds"]  # (tally.result() synced the device once)
-        seen += num_batches(len(train), batch_size, drop_last) * batch_size if drop_last else len(train)
-        if end_epoch(state, cbs, row, scheduler, lambda: evaluate(model, data.val, task=data.task,
-                                                                   loss=loss_fn)):
-            break
+    samples_per_epoch = state.steps_per_epoch * batch_size if drop_last else len(train)
+    with interruptible(state, cbs):
+        for epoch in range(epochs):
+            model.train()
+            tally = Tally(device, classify=data.task in CLASSIFY_TASKS, top5=False)
+            start = time.perf_counter()
+            for x, y in iterate_batches(train, batch_size, shuffle=True, generator=generator,
+                                        drop_last=drop_last):
+                if data.augment is not None:
+                    x = data.augment(x, generator)
+                if custom_loss is not None:
+                    batch_loss, outputs = step_model(x, y)
+                else:
+                    outputs = call_model(step_model, x)
+                    batch_loss = loss_fn(outputs, y)
+                descend(opt, batch_loss, model, clip_grad_norm)
+                tally.add(batch_loss, outputs, y)
+                _notify(cbs, "on_step_end", state)
+            row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
+            if end_epoch(state, cbs, row, scheduler,
+                         lambda: evaluate(model, data.val, task=data.task, loss=loss_fn)):
+                break
     _notify(cbs, "on_train_end", state)
+    # (tally.result() synced the device once per epoch, so its seconds are the epoch's)
+    train_seconds = sum(row["seconds"] for row in state.history)
+    seen = samples_per_epoch * len(state.history)
 
     test = evaluate(model, data.test, task=data.task, loss=loss_fn)
     return finish_run(state, test, train_seconds, seen, folder, run_config)
+
+
+def descend(opt, loss: torch.Tensor, model: nn.Module, clip_grad_norm: float | None) -> None:
+    """One gradient step: w ← w − α·∇J (as the optimizer defines it), the gradient's norm clipped
+    to `clip_grad_norm` first when given."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_grad_norm:
+        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    opt.step()
+
+
+@contextmanager
+def interruptible(state: TrainState, callbacks):
+    """Around a trainer's epochs: Ctrl-C stops them and keeps those already finished, setting
+    ``state.interrupted_in`` (:func:`finish_run` then writes the run and raises
+    :class:`TrainingInterrupted`). With no epoch finished, the ``KeyboardInterrupt`` goes on,
+    after the callbacks' ``on_train_end`` (which closes the progress bar)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not state.history:
+            _notify(callbacks, "on_train_end", state)
+            raise
+        state.interrupted_in = state.epoch + 1
 
 
 def end_epoch(state: TrainState, callbacks, row: dict, scheduler, validate) -> bool:
@@ -344,16 +385,24 @@ def end_epoch(state: TrainState, callbacks, row: dict, scheduler, validate) -> b
 
 def finish_run(state: TrainState, test: dict, train_seconds: float, seen: int, folder,
                run_config: dict) -> FitResult:
-    """The result of a finished run; with a run folder, also its weights, metrics and curves."""
+    """The result of a finished run; with a run folder, also its weights, metrics and curves.
+    A run that Ctrl-C stopped (``state.interrupted_in``) is written too, then
+    :class:`TrainingInterrupted` is raised with its result."""
+    interrupted_in = state.interrupted_in
     result = FitResult(state.history, test, state.best_epoch or state.epoch, state.epoch,
-                       train_seconds, seen / max(train_seconds, 1e-9), folder.path if folder else None)
+                       train_seconds, seen / max(train_seconds, 1e-9), folder.path if folder else None,
+                       interrupted_in)
     if folder:
         folder.save_result(state.model, run_config, result.metrics, history=result.history)
         from nnzoo.explain.curves import plot_curves
 
+        title = run_config.get("title")
+        if interrupted_in is not None:
+            title = f"{title or ''} (interrupted in epoch {interrupted_in})".strip()
         folder.save_figure(plot_curves(result.history, best_epoch=result.best_epoch,
-                                       stopped=state.stop, title=run_config.get("title")),
-                           "curves.png")
+                                       stopped=state.stop, title=title), "curves.png")
+    if interrupted_in is not None:
+        raise TrainingInterrupted(result, state.epochs)
     return result
 
 
