@@ -87,6 +87,7 @@ def test_cli_exits_130_and_says_what_was_kept(monkeypatch, tmp_path, capsys):
     assert code == 130
     assert "interrupted in epoch 3 of 5; kept the 2 epochs that had finished" in captured.err
     assert f"run written to {out}" in captured.out and "Traceback" not in captured.err
+    assert (out / "decision_regions.png").exists()  # the task's pictures, as after a full run
     assert main(["eval", str(out)]) == 0  # the kept run is a run like any other
 
 

@@ -203,24 +203,23 @@ def run(args) -> int:
     print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
           f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
           file=sys.stderr)
+    stopped_by_hand = None
     try:
         result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
                          **settings)
     except TrainingInterrupted as stop:  # Ctrl-C after some epochs: they were written
-        result = stop.result
-        print(f"nnzoo: interrupted in epoch {result.interrupted_in} of {stop.epochs}; kept the "
-              f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} that had finished.",
-              file=sys.stderr)
-        print_result(result, folder)
-        return 130  # 128 + SIGINT, as shells report it
+        result, stopped_by_hand = stop.result, stop
     except (NnzooError, KeyboardInterrupt):  # before training, or in its first epoch
         folder.discard_unstarted()
         raise
-    pictures = []
     for picture in run_pictures(task):
-        pictures += picture(model, data, folder) or []
+        picture(model, data, folder)
+    if stopped_by_hand is not None:
+        print(f"nnzoo: interrupted in epoch {result.interrupted_in} of {stopped_by_hand.epochs}; "
+              f"kept the {result.epochs} epoch{'s' if result.epochs != 1 else ''} that had "
+              f"finished.", file=sys.stderr)
     print_result(result, folder)
-    return 0
+    return 130 if stopped_by_hand is not None else 0  # 128 + SIGINT, as shells report it
 
 
 def print_result(result, folder) -> None:
