@@ -13,7 +13,7 @@ import os
 import sys
 
 # Order is the order `nnzoo --help` lists them.
-COMMANDS = ("train", "eval", "list", "info", "summary", "show", "data", "demo")
+COMMANDS = ("train", "eval", "predict", "list", "info", "summary", "show", "data", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

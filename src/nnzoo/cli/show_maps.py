@@ -10,7 +10,8 @@ def add_parser(sub) -> None:
                                    "of each convolution / pooling stage, one stage per row.")
     p.add_argument("run_path", metavar="RUN", help="run folder written by `nnzoo train`")
     p.add_argument("--input", required=True, metavar="IMAGE_OR_INDEX",
-                   help="an index into the test split of the run's dataset, or a .png / .npy image")
+                   help="an index into the test split of the run's dataset, or an image file (PNG, "
+                        "JPEG, .npy ...), prepared like the dataset's images")
     p.add_argument("--maps", type=int, default=16, help="maps shown per stage (default 16)")
     p.add_argument("--stages", type=int, default=8,
                    help="stages shown at most, spread from first to last (default 8)")
@@ -19,51 +20,13 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def read_image(path):
-    """A .png or .npy image as a (1, C, H, W) float tensor in [0, 1]."""
-    from pathlib import Path
-
-    import numpy as np
-    import torch
-
-    from nnzoo.errors import NnzooError
-
-    path = Path(path)
-    if not path.is_file():
-        raise NnzooError(f"--input {str(path)!r} is neither a test-split index nor an existing "
-                         f".png / .npy file.")
-    try:
-        if path.suffix.lower() == ".npy":
-            a = np.load(path, allow_pickle=False).astype(np.float32)
-        elif path.suffix.lower() == ".png":
-            import matplotlib.image
-
-            a = np.asarray(matplotlib.image.imread(path), dtype=np.float32)
-        else:
-            raise NnzooError(f"--input {str(path)!r}: expected a .png or .npy image.")
-    except (OSError, ValueError, SyntaxError) as err:
-        if isinstance(err, NnzooError):
-            raise
-        raise NnzooError(f"Cannot read image {str(path)!r} ({err}); expected a .png or .npy "
-                         f"image.") from None
-    if a.ndim == 3 and a.shape[-1] in (1, 3, 4) and a.shape[0] not in (1, 3):
-        a = a[..., :3].transpose(2, 0, 1)  # (H, W, C) -> (C, H, W), alpha dropped
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3 or a.shape[0] not in (1, 3) or not np.isfinite(a).all():
-        raise NnzooError(f"Image {str(path)!r} has shape {a.shape}; expected (H, W), (C, H, W) "
-                         f"or (H, W, C) with 1 or 3 channels and finite values.")
-    if a.max() > 1.5:
-        a = a / 255.0  # 8-bit values
-    return torch.from_numpy(np.ascontiguousarray(a))[None]
-
-
 def load_input(args, config):
     """(x (1, C, H, W) shaped for the model, a caption, a file-name tag)."""
     from pathlib import Path
 
     import nnzoo
     from nnzoo.data._shaping import fit_images
+    from nnzoo.data.own_images import FORMS, prepare_for_run, read_image
     from nnzoo.errors import NnzooError
 
     input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
@@ -81,8 +44,17 @@ def load_input(args, config):
         caption = f"test image {index} of {config['data']}" + \
                   (f", label {shown}" if label is not None else "")
         return x, caption, str(index)
-    x = fit_images(read_image(args.input), input_shape, Path(args.input).name)
-    return x, Path(args.input).name, Path(args.input).stem
+    path = Path(args.input)
+    if not path.is_file():
+        raise NnzooError(f"--input {args.input!r} is neither a test-split index nor an existing "
+                         f"image file.")
+    picture = read_image(path)
+    if config.get("data") in FORMS:  # made like the dataset's images, as the network knows them
+        data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=args.data_dir,
+                                  **config.get("data_options", {}))
+        x, notes = prepare_for_run(picture, data, input_shape, str(path))
+        return x, "; ".join([path.name, *notes]), path.stem
+    return fit_images(picture, input_shape, path.name), path.name, path.stem
 
 
 def run(args) -> int:

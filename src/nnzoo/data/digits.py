@@ -33,13 +33,19 @@ def read_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             return npz["images"], npz["labels"], npz["split"]
 
 
+def shape_digits(x: torch.Tensor, input_shape: tuple[int, ...] | None) -> torch.Tensor:
+    """8x8 digits (N, 1, 8, 8) in [0, 1], shaped for a model: on a zero margin (3/4 of the field)
+    for a convolutional input of 16 pixels or more, else resized or flattened as asked."""
+    field = len(input_shape or ()) == 3 and min(input_shape[1:]) >= 16
+    return fit_images(x, input_shape, "digits", fill=0.75 if field else 1.0)
+
+
 @register_dataset("digits", task="classify",
                   description="1,797 handwritten 8x8 digits, embedded (no download)")
 def load_digits(*, input_shape: tuple[int, ...] | None = None) -> DataBundle:
     images, labels, split = read_digits()
-    x = torch.from_numpy(images.astype(np.float32) / 16.0).unsqueeze(1)  # (N, 1, 8, 8)
-    field = len(input_shape or ()) == 3 and min(input_shape[1:]) >= 16
-    x = fit_images(x, input_shape, "digits", fill=0.75 if field else 1.0)
+    x = shape_digits(torch.from_numpy(images.astype(np.float32) / 16.0).unsqueeze(1),
+                     input_shape)
     y = torch.from_numpy(labels.astype(np.int64))
     parts = {k: Split(x[split == v], y[split == v]) for k, v in SPLIT_IDS.items()}
     return DataBundle("digits", parts["train"], parts["val"], parts["test"], task="classify",

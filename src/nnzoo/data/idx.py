@@ -163,6 +163,15 @@ def _read_pair(folder: Path, stem: str, raw_ok: bool, num_classes: int):
             check_labels(labels, num_classes, images.shape[0], f"IDX file {paths[1]}"))
 
 
+def shape_idx_images(x: torch.Tensor, input_shape, name: str) -> torch.Tensor:
+    """IDX images (N, 1, H, W) in [0, 1] shaped for a model: a larger square input gets them
+    centred at their own size (28x28 in LeNet-5's 32x32, not stretched), else resized."""
+    h, w = x.shape[2:]
+    shape = tuple(input_shape) if input_shape is not None else None
+    margin = shape is not None and len(shape) == 3 and shape[1] == shape[2] > max(h, w)
+    return fit_images(x, shape, name, fill=max(h, w) / shape[1] if margin else 1.0)
+
+
 def load_idx_dataset(name: str, class_names: list[str], *, input_shape=None,
                      data_dir=None) -> DataBundle:
     """A bundle for one of the MNIST-layout datasets in ``SOURCES``."""
@@ -178,11 +187,7 @@ def load_idx_dataset(name: str, class_names: list[str], *, input_shape=None,
         raise NnzooError(f"Dataset {name!r} in {folder} has training images of size "
                          f"{tuple(x_train.shape[2:])} but test images of size "
                          f"{tuple(x_test.shape[2:])}; expected the same size.")
-    h, w = x_train.shape[2:]
-    shape = tuple(input_shape) if input_shape is not None else None
-    margin = shape is not None and len(shape) == 3 and shape[1] == shape[2] > max(h, w)
-    fill = max(h, w) / shape[1] if margin else 1.0  # 28x28 centred in 32x32, not stretched
-    x_train, x_test = (fit_images(x, shape, name, fill=fill) for x in (x_train, x_test))
+    x_train, x_test = (shape_idx_images(x, input_shape, name) for x in (x_train, x_test))
     train_idx, val_idx = validation_split(len(y_train))
     return DataBundle(
         name, Split(x_train[train_idx], y_train[train_idx]),
