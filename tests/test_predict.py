@@ -86,6 +86,16 @@ def test_cifar_pictures_are_resized_in_colour_and_standardised_like_the_run():
     assert prepare_for_run(picture, data, (3, 32, 32))[0].min() >= 0
 
 
+def test_a_drawing_with_a_transparent_background_is_on_white(tmp_path):
+    rgba = np.zeros((30, 30, 4), dtype=np.float32)  # transparent black everywhere...
+    rgba[5:25, 14:16] = (0, 0, 0, 1)                # ...but an opaque black stroke
+    matplotlib.image.imsave(tmp_path / "t.png", rgba)
+    picture = read_image(tmp_path / "t.png")
+    assert picture.shape == (1, 3, 30, 30)
+    assert float(picture[0, :, 2, 2].min()) == 1.0 and float(picture[0, :, 10, 14].max()) == 0.0
+    assert as_dataset_image(picture, "digits")[1][0] == "inverted (light background)"
+
+
 def test_jpeg_npy_and_png_read_alike(tmp_path):
     a = np.zeros((30, 40), dtype=np.float32)
     a[5:25, 10:14] = 1.0

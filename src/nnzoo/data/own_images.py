@@ -33,7 +33,7 @@ INK = 0.35  # a pixel at or above this share of the brightest is ink (cropping, 
 
 def read_image(path) -> torch.Tensor:
     """An image file (PNG, JPEG, BMP, GIF, TIFF or a .npy array) as a (1, C, H, W) float tensor
-    in [0, 1], C = 1 or 3 (alpha dropped)."""
+    in [0, 1], C = 1 or 3 (with an alpha channel, composited on white)."""
     path = Path(path)
     if not path.is_file():
         raise NnzooError(f"Image {str(path)!r} does not exist; expected an image file "
@@ -52,15 +52,18 @@ def read_image(path) -> torch.Tensor:
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise NnzooError(f"Cannot read image {str(path)!r} ({err}); expected a well-formed "
                          f"{suffix[1:].upper()} file.") from None
-    if a.ndim == 3 and a.shape[-1] in (1, 3, 4) and a.shape[0] not in (1, 3):
-        a = a[..., :3].transpose(2, 0, 1)  # (H, W, C) -> (C, H, W), alpha dropped
+    if a.max() > 1.5:
+        a = a / 255.0  # 8-bit values
+    if a.ndim == 3 and a.shape[-1] in (2, 4) and a.shape[0] not in (1, 3):
+        # transparent pixels show the paper: a drawing with no background is on white
+        a = a[..., :-1] * a[..., -1:] + (1.0 - a[..., -1:])
+    if a.ndim == 3 and a.shape[-1] in (1, 3) and a.shape[0] not in (1, 3):
+        a = a.transpose(2, 0, 1)  # (H, W, C) -> (C, H, W)
     if a.ndim == 2:
         a = a[None]
     if a.ndim != 3 or a.shape[0] not in (1, 3) or min(a.shape[1:]) < 1 or not np.isfinite(a).all():
         raise NnzooError(f"Image {str(path)!r} has shape {a.shape}; expected (H, W), (C, H, W) "
-                         f"or (H, W, C) with 1 or 3 channels and finite values.")
-    if a.max() > 1.5:
-        a = a / 255.0  # 8-bit values
+                         f"or (H, W, C) with 1 or 3 channels (and alpha) and finite values.")
     return torch.from_numpy(np.ascontiguousarray(a)).clamp_(0.0, 1.0)[None]
 
 
