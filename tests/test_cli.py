@@ -84,7 +84,15 @@ def test_train_then_eval(tmp_path, capsys):
     assert main(["eval", str(out), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["top1"] == pytest.approx(metrics["test_top1"])
+    assert [row["class"] for row in evaluated["per_class"]] == [str(d) for d in range(10)]
+    recall = sum(r["recall"] * r["support"] for r in evaluated["per_class"]) / 359
+    assert recall == pytest.approx(metrics["test_top1"])  # support-weighted recall is accuracy
     assert main(["eval", str(out / "weights.safetensors")]) == 0  # weights alone also work
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split() == ["class", "precision", "recall", "f1", "support"]
+    assert [line.split()[0] for line in table[2:13]] == [*map(str, range(10)), "macro"]
+    assert main(["eval", str(out), "--no-per-class"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv,needle", [

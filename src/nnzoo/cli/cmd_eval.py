@@ -13,7 +13,12 @@ def add_parser(sub) -> None:
     p.add_argument("--split", choices=("test", "val", "train"), default="test")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--no-per-class", action="store_true",
+                   help="leave out a classifier's per-class precision, recall and F1 table")
     p.set_defaults(run=run)
+
+
+MAX_REPORTED_CLASSES = 30
 
 
 def run(args) -> int:
@@ -52,9 +57,29 @@ def run(args) -> int:
         if not decides_by_own_rule(model, split, task):
             check_targets_fit(model, split, data_name, task, get_loss(None, task))
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size)
+    report = class_report(model, split, data, task) if not args.no_per_class else None
     if args.json:
-        print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics}))
+        print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics,
+                          **(report or {})}))
     else:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         print(f"{config['model']} on {data_name} ({args.split}, {len(split)} samples): {shown}")
+        if report:
+            from nnzoo.explain.confusion import format_report
+
+            print(format_report(report["per_class"], report["most_confused"]))
     return 0
+
+
+def class_report(model, split, data, task: str) -> dict | None:
+    """Per-class precision, recall and F1 and the most confused pairs of a classifier with one
+    label per sample and at most MAX_REPORTED_CLASSES classes; None for anything else."""
+    from nnzoo.explain.confusion import confusion_matrix, most_confused, per_class
+
+    y = getattr(split, "y", None)
+    if task != "classify" or not data.num_classes or data.num_classes > MAX_REPORTED_CLASSES \
+            or not hasattr(y, "dim") or y.dim() != 1 or len(split) == 0:
+        return None
+    counts = confusion_matrix(model, split, data.num_classes)
+    return {"per_class": per_class(counts, data.class_names),
+            "most_confused": most_confused(counts, data.class_names)}

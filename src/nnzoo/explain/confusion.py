@@ -25,6 +25,45 @@ def confusion_matrix(model, split, num_classes: int, batch_size: int = 1024) -> 
     return counts
 
 
+def per_class(counts: torch.Tensor, class_names: list[str] | None = None) -> list[dict]:
+    """Precision (of the samples predicted as the class, the share that are), recall (of the
+    class's samples, the share found), F1 = 2PR/(P+R) and support, one row per class."""
+    names = class_names or [str(i) for i in range(counts.shape[0])]
+    found, predicted, support = counts.diag().double(), counts.sum(0).double(), counts.sum(1)
+    precision = found / predicted.clamp_min(1)
+    recall = found / support.double().clamp_min(1)
+    f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
+    return [{"class": names[i], "precision": float(precision[i]), "recall": float(recall[i]),
+             "f1": float(f1[i]), "support": int(support[i])} for i in range(counts.shape[0])]
+
+
+def most_confused(counts: torch.Tensor, class_names: list[str] | None = None,
+                  top: int = 5) -> list[dict]:
+    """The largest off-diagonal counts: which true class was taken for which, how often."""
+    names = class_names or [str(i) for i in range(counts.shape[0])]
+    off = counts.clone().fill_diagonal_(0).flatten()
+    values, index = off.topk(min(top, off.numel()))
+    k = counts.shape[0]
+    return [{"true": names[int(i) // k], "predicted": names[int(i) % k], "count": int(v)}
+            for v, i in zip(values, index) if v > 0]
+
+
+def format_report(rows: list[dict], confused: list[dict]) -> str:
+    """The per-class table (scikit-learn's classification_report layout) and the confusions."""
+    width = max(5, *(len(r["class"]) for r in rows))
+    lines = [f"{'class':>{width}}  precision  recall     f1  support"]
+    lines += [f"{r['class']:>{width}}  {r['precision']:9.3f}  {r['recall']:6.3f}  {r['f1']:5.3f}  "
+              f"{r['support']:7d}" for r in rows]
+    n = sum(r["support"] for r in rows)
+    macro = {k: sum(r[k] for r in rows) / max(1, len(rows)) for k in ("precision", "recall", "f1")}
+    lines.append(f"{'macro':>{width}}  {macro['precision']:9.3f}  {macro['recall']:6.3f}  "
+                 f"{macro['f1']:5.3f}  {n:7d}")
+    if confused:
+        lines.append("most confused (true -> predicted): " + ", ".join(
+            f"{c['true']} -> {c['predicted']} ({c['count']})" for c in confused))
+    return "\n".join(lines)
+
+
 def plot_confusion(counts: torch.Tensor, class_names: list[str] | None = None, title: str = ""):
     import matplotlib
 
