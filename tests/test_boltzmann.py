@@ -170,7 +170,11 @@ def test_nnzoo_train_boltzmann_learns_bars_and_stripes(tmp_path, capsys):
 
     out = tmp_path / "run"
     assert main(["train", "boltzmann", "--epochs", "40", "--no-progress", "--out", str(out)]) == 0
-    assert "test: kl " in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "test: kl " in printed.out
+    # no gradient-trained parameters: the line gives the weights its own rule sets (13x13 upper
+    # triangle 78 + 13 thresholds), not "0 parameters"
+    assert "(91 weights set by the Ackley-Hinton-Sejnowski rule)" in printed.err
     for name in ("config.json", "metrics.json", "weights.safetensors", "weights.png",
                  "distribution.png", "samples.png", "curves.png"):
         assert (out / name).stat().st_size > 0, name

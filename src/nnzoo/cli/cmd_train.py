@@ -200,7 +200,7 @@ def run(args) -> int:
               "task": task, "nnzoo_version": nnzoo.__version__,
               "torch_version": torch.__version__,
               "title": f"{args.model} on {data_name}"}
-    print(f"training {args.model} ({nnzoo.count_params(model):,} parameters) on {data_name} "
+    print(f"training {args.model} ({size_in_words(model, data.input_shape)}) on {data_name} "
           f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
           file=sys.stderr)
     stopped_by_hand = None
@@ -220,6 +220,20 @@ def run(args) -> int:
               f"finished.", file=sys.stderr)
     print_result(result, folder)
     return 130 if stopped_by_hand is not None else 0  # 128 + SIGINT, as shells report it
+
+
+def size_in_words(model, input_shape) -> str:
+    """"61,706 parameters"; for a model whose weights are set by its own rule (a Hopfield net,
+    a Boltzmann machine) the size of those weights, as `nnzoo summary` counts them."""
+    import nnzoo
+
+    count = nnzoo.count_params(model)
+    rule = getattr(model, "learned_by", None)
+    if count or not callable(getattr(model, "layer_rows", None)):
+        return f"{count:,} parameters"
+    from nnzoo.explain.summary import summarize
+
+    return f"{summarize(model, tuple(input_shape)).total:,} weights set by {rule or 'its own rule'}"
 
 
 def print_result(result, folder) -> None:
