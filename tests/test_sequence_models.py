@@ -4,17 +4,20 @@ import pytest
 import torch
 
 import nnzoo
-from nnzoo.models.sequence import CELLS, Forecaster, SequenceClassifier, recurrent_layer
+from nnzoo.errors import NnzooError
+from nnzoo.layers import JordanCell, JordanRNN
+from nnzoo.models.sequence import (CELLS, ONE_LAYER_CELLS, Forecaster, SequenceClassifier,
+                                   recurrent_layer)
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_every_cell_gives_scores_per_sequence_and_per_step(cell):
     torch.manual_seed(0)
     x = torch.randn(3, 7, 5)
-    many_to_one = SequenceClassifier(5, 6, 4, cell=cell)
+    many_to_one = SequenceClassifier(5, 8, 4, cell=cell)  # 8: four clockwork modules of 2
     assert many_to_one(x).shape == (3, 4)
-    many_to_many = SequenceClassifier(5, 6, 4, cell=cell, per_step=True, num_layers=2,
-                                      bidirectional=True)
+    deep = {} if cell in ONE_LAYER_CELLS else {"num_layers": 2, "bidirectional": True}
+    many_to_many = SequenceClassifier(5, 8, 4, cell=cell, per_step=True, **deep)
     assert many_to_many(x).shape == (3, 7, 4)
 
 
@@ -45,6 +48,46 @@ def test_forget_bias_and_irnn_initialisation():
     assert irnn.nonlinearity == "relu"
     with pytest.raises(ValueError, match="lstm"):
         recurrent_layer("lsmt", 3, 4)
+
+
+def test_jordan_layer_is_its_cell_run_step_by_step():
+    torch.manual_seed(0)
+    layer = JordanRNN(3, 5, 4, batch_first=True, decay=0.5)
+    cell: JordanCell = layer.recurrence.cell
+    x, y0, s0 = torch.randn(2, 6, 3), torch.randn(2, 4), torch.randn(2, 4)
+    out, (y_n, s_n) = layer(x, (y0[None], s0[None]))
+    state, expected = (y0, s0), []
+    for t in range(6):
+        state = cell(x[:, t], state)
+        expected.append(state[0])
+    torch.testing.assert_close(out, torch.stack(expected, dim=1))
+    torch.testing.assert_close(y_n[0], state[0]) and torch.testing.assert_close(s_n[0], state[1])
+    assert y_n.shape == s_n.shape == (1, 2, 4)
+
+
+def test_jordan_and_clockwork_run_one_unidirectional_layer():
+    for cell in ONE_LAYER_CELLS:
+        with pytest.raises(NnzooError, match="one unidirectional layer"):
+            recurrent_layer(cell, 3, 8, num_layers=2)
+        with pytest.raises(NnzooError, match="one unidirectional layer"):
+            recurrent_layer(cell, 3, 8, bidirectional=True)
+
+
+@pytest.mark.parametrize("cell", ONE_LAYER_CELLS)
+def test_jordan_and_clockwork_classifiers_learn_digits_rows(cell):
+    torch.manual_seed(0)
+    data = nnzoo.load_dataset("digits", input_shape=(8, 8))
+    model = nnzoo.create("rnn-classifier", cell=cell, hidden_size=64)
+    result = nnzoo.fit(model, data, epochs=8, lr=1e-2, batch_size=64, clip_grad_norm=1.0,
+                       progress=False)
+    assert result.test["top1"] > 0.8, result.test
+
+
+def test_a_cell_asked_for_as_a_model_names_the_command_that_trains_it():
+    with pytest.raises(NnzooError, match="rnn-classifier -o cell=jordan"):
+        nnzoo.create("jordan")
+    with pytest.raises(NnzooError, match="cell=rnn"):
+        nnzoo.create("Elman")
 
 
 def test_registered_classifiers_read_digits_row_by_row():

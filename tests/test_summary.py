@@ -24,6 +24,14 @@ def test_rows_add_up_to_the_total(name):
         assert table.total == nnzoo.count_params(model)
 
 
+@pytest.mark.parametrize("cell,type_", [("jordan", "Jordan RNN"), ("clockwork", "clockwork RNN")])
+def test_layers_that_run_their_cells_step_are_one_row(cell, type_):
+    model, table = _summary("rnn-classifier", cell=cell)
+    rnn = next(row for row in table.rows if row.name == "rnn")
+    assert rnn.type == type_ and rnn.params == nnzoo.count_params(model.rnn)
+    assert sum(row.params for row in table.rows) == table.total and not table.notes
+
+
 def test_hopfield_counts_its_free_weights_and_thresholds():
     model, table = _summary("hopfield", size=16)
     (units,) = table.rows[1:]

@@ -79,12 +79,14 @@ def activation_name(module: nn.Module) -> str:
 
 
 def _units(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Modules that are rows: leaves, and modules holding parameters of their own."""
+    """Modules that are rows: leaves, modules holding parameters of their own, and layers that
+    run a cell's equations without calling the cell (``summary_unit = True``)."""
     found, skip = [], []
     for name, module in model.named_modules():
         if not name or any(name.startswith(prefix + ".") for prefix in skip):
             continue
-        own = any(True for _ in module.parameters(recurse=False))
+        own = any(True for _ in module.parameters(recurse=False)) \
+            or getattr(module, "summary_unit", False)
         if own or not any(True for _ in module.children()):
             found.append((name, module))
             skip.append(name)

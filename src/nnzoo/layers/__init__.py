@@ -6,6 +6,7 @@ one submodule such as ``nnzoo.layers.activations`` stays quick.
 
 _LAZY = {
     "RNN": "recurrent", "LSTM": "recurrent", "GRU": "recurrent", "Recurrence": "recurrent",
+    "JordanRNN": "recurrent",
     "ElmanCell": "cells", "JordanCell": "cells", "GRUCell": "cells",
     "LSTMCell": "cells_lstm", "PeepholeLSTMCell": "cells_lstm", "CoupledLSTMCell": "cells_lstm",
     "ClockworkCell": "clockwork", "ClockworkRNN": "clockwork",

@@ -101,6 +101,7 @@ class ClockworkRNN(nn.Module):
     with ``batch_first``, output (T, B, H) or (B, T, H), h_n and hx (1, B, H)."""
 
     type_name = "clockwork RNN"
+    summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int = 4, periods=None,
                  bias: bool = True, nonlinearity: str = "tanh", batch_first: bool = False):

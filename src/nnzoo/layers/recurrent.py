@@ -36,7 +36,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from nnzoo.errors import NnzooError
-from nnzoo.layers.cells import ElmanCell, GRUCell, add_gate_parameters, check_nonlinearity, reset_uniform
+from nnzoo.layers.cells import (ElmanCell, GRUCell, JordanCell, add_gate_parameters, check_nonlinearity,
+                               reset_uniform)
 from nnzoo.layers.cells_lstm import CoupledLSTMCell, LSTMCell, PeepholeLSTMCell
 
 
@@ -304,6 +305,8 @@ class Recurrence(nn.Module):
         >>> y, (y_last, s_last) = jordan(torch.randn(5, 4, 3))     # y: (5, 4, 2)
     """
 
+    summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
+
     def __init__(self, cell: nn.Module, batch_first: bool = False):
         super().__init__()
         self.cell, self.batch_first = cell, batch_first
@@ -316,3 +319,33 @@ class Recurrence(nn.Module):
         gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # all steps at once
         out, state = scan(lambda t, s: self.cell.step(self.cell, gx[t], s), x.shape[0], state, lengths)
         return (out.transpose(0, 1) if self.batch_first else out), state
+
+
+class JordanRNN(nn.Module):
+    """Jordan's network (``JordanCell``: the output y_t, not the hidden layer, is fed back) over
+    a sequence, with the call of ``nnzoo.layers.LSTM`` (one layer):
+    ``forward(input, hx=None, lengths=None)`` → ``(output, (y_n, s_n))``, input (T, B, I) or
+    (B, T, I) with ``batch_first``, output the y_t of every step (T, B, O) or (B, T, O), y_n and
+    s_n (1, B, O). ``output_size`` defaults to ``hidden_size``."""
+
+    type_name = "Jordan RNN"
+    summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int | None = None, *,
+                 batch_first: bool = False, nonlinearity: str = "tanh",
+                 output_nonlinearity: str = "tanh", decay: float = 0.0):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.output_size = output_size or hidden_size
+        self.recurrence = Recurrence(JordanCell(input_size, hidden_size, self.output_size,
+                                                nonlinearity=nonlinearity,
+                                                output_nonlinearity=output_nonlinearity,
+                                                decay=decay), batch_first=batch_first)
+
+    def forward(self, input: torch.Tensor, hx: tuple | None = None, lengths=None):
+        if input.dim() != 3 or input.shape[-1] != self.input_size:
+            raise NnzooError(f"JordanRNN expects input of shape (T, B, {self.input_size}) (or "
+                             f"(B, T, {self.input_size}) with batch_first); got {tuple(input.shape)}.")
+        state = None if hx is None else tuple(h[0] for h in hx)
+        out, (y, s) = self.recurrence(input, state, lengths)
+        return out, (y.unsqueeze(0), s.unsqueeze(0))

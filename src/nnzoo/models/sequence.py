@@ -8,6 +8,8 @@ Both read a batch ``x`` (N, T, F) with a recurrent layer chosen by ``cell``:
     peephole  Gers & Schmidhuber (2000): LSTM gates that also see the cell
     coupled   coupled input-forget gate LSTM (Greff et al. 2017): i_t = 1 − f_t
     gru       Cho et al. (2014): gates r, z; h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+    jordan    Jordan (1986): the output y_t = tanh(W_hy h_t + b) (H units) is fed back instead of h
+    clockwork Koutník et al. (2014): four modules of H/4 units with periods 1, 2, 4, 8
 
 and answer from the final hidden state of the last layer (both directions when bidirectional):
 ``y = W h_T + b`` — class scores for the classifier, the next value for the forecaster. With
@@ -35,19 +37,27 @@ from nnzoo.registry import register_model
 CELLS = {
     "rnn": ("RNN", {}), "irnn": ("RNN", {"nonlinearity": "relu"}), "lstm": ("LSTM", {}),
     "peephole": ("LSTM", {"peephole": True}), "coupled": ("LSTM", {"coupled": True}),
-    "gru": ("GRU", {}),
+    "gru": ("GRU", {}), "jordan": ("JordanRNN", {}), "clockwork": ("ClockworkRNN", {}),
 }
+ONE_LAYER_CELLS = ("jordan", "clockwork")  # one unidirectional layer, no dropout between layers
 
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                     dropout: float = 0.0, bidirectional: bool = False,
                     forget_bias: float = 1.0) -> nn.Module:
-    """A batch-first ``nnzoo.layers`` RNN / LSTM / GRU for ``cell`` (see ``CELLS``)."""
+    """A batch-first ``nnzoo.layers`` RNN / LSTM / GRU / Jordan / Clockwork layer for ``cell``
+    (see ``CELLS``)."""
     import nnzoo.layers as layers
 
     if cell not in CELLS:
         raise NnzooError(f"Unknown recurrent cell {cell!r}; expected one of {', '.join(CELLS)}.")
     kind, extra = CELLS[cell]
+    if cell in ONE_LAYER_CELLS:
+        if num_layers != 1 or bidirectional:
+            raise NnzooError(f"cell={cell!r} runs one unidirectional layer; got num_layers="
+                             f"{num_layers}, bidirectional={bidirectional}. Expected num_layers=1 "
+                             f"and bidirectional=False, or another cell ({', '.join(CELLS)}).")
+        return getattr(layers, kind)(input_size, hidden_size, batch_first=True, **extra)
     layer = getattr(layers, kind)(input_size, hidden_size, num_layers, batch_first=True,
                                   dropout=dropout, bidirectional=bidirectional, **extra)
     with torch.no_grad():
@@ -159,7 +169,8 @@ def gru_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: i
 def rnn_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: int = 128,
                    num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
                    per_step: bool = False, steps: int = 8, cell: str = "rnn") -> SequenceClassifier:
-    """Elman RNN sequence classifier (many-to-one); ``cell=irnn`` for the ReLU/identity RNN."""
+    """Elman RNN sequence classifier (many-to-one); ``cell=irnn`` for the ReLU/identity RNN,
+    ``cell=jordan`` for Jordan's output feedback, ``cell=clockwork`` for the Clockwork RNN."""
     return _classifier(cell, num_classes, input_size, hidden_size, num_layers, bidirectional,
                        dropout, per_step, steps)
 
