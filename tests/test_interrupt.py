@@ -75,7 +75,28 @@ def test_fit_stopped_in_its_first_epoch_raises_keyboard_interrupt_and_writes_no_
         nnzoo.fit(model, data, epochs=10, progress=False, out=tmp_path / "run",
                   callbacks=[CtrlCAtStep(1)])
     assert not isinstance(stopped.value, TrainingInterrupted)
-    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert not (tmp_path / "run").exists()  # not even its config.json: the folder is free again
+    nnzoo.fit(model, data, epochs=1, progress=False, out=tmp_path / "run")
+    assert (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_trainers_that_fail_their_own_checks_leave_the_folder_free(tmp_path):
+    from nnzoo.errors import NnzooError
+    from nnzoo.models.perceptron import fit_rule
+    from nnzoo.train.gan import fit_gan
+
+    data = nnzoo.load_dataset("blobs")
+    wrong = replace(data, train=replace(data.train, y=data.train.y.float() + 0.5))
+    with pytest.raises(NnzooError, match="labels"):
+        fit_rule(nnzoo.create("perceptron"), wrong, epochs=2, out=tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+    fit_rule(nnzoo.create("perceptron"), data, epochs=2, out=tmp_path / "p")  # same folder
+    assert (tmp_path / "p" / "metrics.json").exists()
+    digits = nnzoo.load_dataset("digits", input_shape=(1, 32, 32))
+    with pytest.raises(NnzooError, match="fewer than one batch"):
+        fit_gan(nnzoo.create("gan"), digits, epochs=1, batch_size=5000, progress=False,
+                out=tmp_path / "g")
+    assert not (tmp_path / "g").exists()
 
 
 def test_cli_exits_130_and_says_what_was_kept(monkeypatch, tmp_path, capsys):

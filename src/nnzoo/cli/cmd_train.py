@@ -175,7 +175,6 @@ def run(args) -> int:
 
     import nnzoo
     from nnzoo.cli._options import parse_pairs
-    from nnzoo.errors import NnzooError
     from nnzoo.explain import run_pictures
     from nnzoo.train.loop import TrainingInterrupted
     from nnzoo.train.run_folder import RunFolder
@@ -209,9 +208,6 @@ def run(args) -> int:
                          **settings)
     except TrainingInterrupted as stop:  # Ctrl-C after some epochs: they were written
         result, stopped_by_hand = stop.result, stop
-    except (NnzooError, KeyboardInterrupt):  # before training, or in its first epoch
-        folder.discard_unstarted()
-        raise
     for picture in run_pictures(task):
         picture(model, data, folder)
     if stopped_by_hand is not None:

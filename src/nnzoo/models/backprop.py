@@ -40,6 +40,7 @@ from torch import nn
 from nnzoo.errors import NnzooError
 from nnzoo.layers.activations import Activation, get_activation
 from nnzoo.registry import register_model
+from nnzoo.train.run_folder import discards_unstarted
 
 LOSSES = ("sse", "mse", "ce")
 
@@ -202,6 +203,7 @@ class BackpropMLP(nn.Module):
         return (self.predict(x).cpu() == torch.as_tensor(y).long().cpu()).double().mean().item()
 
 
+@discards_unstarted
 def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.0,
                  batch_size: int | None = None, seed: int = 0, out=None, overwrite: bool = False,
                  config: dict | None = None, **_ignored):

@@ -41,6 +41,7 @@ from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.registry import register_model
+from nnzoo.train.run_folder import discards_unstarted
 
 ENCODINGS = ("one-hot", "binary")
 
@@ -191,6 +192,7 @@ class Perceptron(nn.Module):
         return list(self.history)
 
 
+@discards_unstarted
 def fit_rule(model: Perceptron, data, *, epochs: int = 100, lr: float = 0.5, seed: int = 0,
              out=None, overwrite: bool = False, config: dict | None = None, **_ignored):
     """``nnzoo train perceptron``: the Rosenblatt rule in place of gradient descent.

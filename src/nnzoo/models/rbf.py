@@ -31,6 +31,7 @@ from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.registry import register_model
+from nnzoo.train.run_folder import discards_unstarted
 
 WIDTHS = ("shared", "nearest")
 SOLVERS = ("lstsq", "gradient")
@@ -181,6 +182,7 @@ class RBFNetwork(nn.Module):
                 ).mean().item()
 
 
+@discards_unstarted
 def fit_rbf(model: RBFNetwork, data, *, seed: int = 0, out=None, overwrite: bool = False,
             config: dict | None = None, **_ignored):
     """``nnzoo train rbf``: k-means centres and a least-squares output layer, no epochs."""

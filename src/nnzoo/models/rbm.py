@@ -37,6 +37,7 @@ from torch import nn
 from nnzoo.errors import NnzooError
 from nnzoo.models.hopfield import make_generator
 from nnzoo.registry import register_model
+from nnzoo.train.run_folder import discards_unstarted
 
 EXACT_LIMIT = 20  # enumerate 2^V visible states at most for log Z
 
@@ -194,6 +195,7 @@ def all_binary(n: int) -> torch.Tensor:
     return ((codes[:, None] >> torch.arange(n)) & 1).float()
 
 
+@discards_unstarted
 def fit_cd(model: RBM, data, *, epochs: int = 30, lr: float = 0.1, batch_size: int = 20,
            momentum: float = 0.5, weight_decay: float = 1e-4, seed: int = 0, out=None,
            overwrite: bool = False, config: dict | None = None, **_ignored):

@@ -30,6 +30,7 @@ import torch
 
 from nnzoo.errors import NnzooError
 from nnzoo.models.boltzmann import ENUMERATE_LIMIT, binary_rows
+from nnzoo.train.run_folder import discards_unstarted
 
 CHAINS = 4  # chains per data row in each phase of an epoch
 MEASURE_EVERY = 5  # epochs between exact measurements in the history
@@ -116,6 +117,7 @@ def learn(model, rows: torch.Tensor, *, epochs: int, lr: float, schedule: str, s
     return history
 
 
+@discards_unstarted
 def fit_boltzmann(model, data, *, epochs: int = 500, lr: float = 1.0, schedule: str = "cosine",
                   schedule_c: float = 1.0, seed: int = 0, progress: bool = True, out=None,
                   overwrite: bool = False, config: dict | None = None, **_ignored):

@@ -40,7 +40,7 @@ from nnzoo.train.loop import (FitResult, TrainState, _notify, descend, end_epoch
 from nnzoo.train.losses import softmax_cross_entropy
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
-from nnzoo.train.run_folder import RunFolder
+from nnzoo.train.run_folder import RunFolder, discards_unstarted
 
 
 def batchify(stream: torch.Tensor, columns: int) -> torch.Tensor:
@@ -89,6 +89,7 @@ def evaluate_stream(model, stream: torch.Tensor, k: int) -> dict:
     return result
 
 
+@discards_unstarted
 def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size: int = 16,
              lr: float = 3e-3, optimizer: str = "adam", momentum: float = 0.9,
              weight_decay: float = 0.0, schedule: str = "constant", schedule_c: float = 1.0,

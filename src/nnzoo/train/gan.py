@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from nnzoo.data import DataBundle
 from nnzoo.errors import NnzooError
 from nnzoo.train.loop import FitResult, TrainingInterrupted, training_device
-from nnzoo.train.run_folder import RunFolder
+from nnzoo.train.run_folder import RunFolder, discards_unstarted
 
 NOT_FOR_GANS = ("momentum", "weight_decay", "schedule", "schedule_c", "schedule_step",
                 "patience", "loss", "clip_grad_norm", "callbacks", "channels_last")
@@ -60,6 +60,7 @@ def gan_losses(model, x: torch.Tensor, z: torch.Tensor):
     return fake, d_loss, real_logit, fake_logit
 
 
+@discards_unstarted
 def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, lr: float = 2e-4,
             beta1: float = 0.5, optimizer: str = "adam", seed: int = 0, device="auto",
             progress: bool = True, out=None, overwrite: bool = False, config: dict | None = None,

@@ -23,7 +23,7 @@ from nnzoo.train.host_allocator import keep_freed_memory
 from nnzoo.train.losses import get_loss
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
-from nnzoo.train.run_folder import RunFolder
+from nnzoo.train.run_folder import RunFolder, discards_unstarted
 
 CLASSIFY_TASKS = ("classify", "language-model", "seq2seq")
 
@@ -231,6 +231,7 @@ def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classi
     return tally.result()
 
 
+@discards_unstarted
 def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int = 64,
         lr: float = 1e-3, optimizer: str = "adam", momentum: float = 0.9, weight_decay: float = 0.0,
         schedule: str = "constant", schedule_c: float = 1.0, schedule_step: int = 10,

@@ -26,6 +26,7 @@ import time
 import torch
 
 from nnzoo.errors import NnzooError
+from nnzoo.train.run_folder import discards_unstarted
 
 NOISE_LEVELS = tuple(i / 20 for i in range(11))  # 0, 5 %, ..., 50 % of the bits flipped
 SHOWN_COPIES = 3  # corrupted copies per pattern in recall.png
@@ -105,6 +106,7 @@ def pattern_names(data, count: int) -> list[str]:
     return list(names) if len(names) == count else [f"#{i + 1}" for i in range(count)]
 
 
+@discards_unstarted
 def fit_hebbian(model, data, *, seed: int = 0, out=None, overwrite: bool = False,
                 config: dict | None = None, **_ignored):
     """Store ``data.train.x`` in a Hopfield net and score recall of ``data.test``, with

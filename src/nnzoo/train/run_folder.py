@@ -13,6 +13,7 @@ rank 0 writes; the other ranks' writes are no-ops.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -136,6 +137,24 @@ class RunFolder:
             Path(tmp).unlink(missing_ok=True)
             raise
         return self.file(name)
+
+
+def discards_unstarted(trainer):
+    """Decorate a trainer taking ``out=`` (a path or a RunFolder) and ``overwrite=``: when it
+    fails or is interrupted having written nothing but ``config.json``, that file goes again
+    (:meth:`RunFolder.discard_unstarted`), so the same ``out`` can be used for the next try."""
+
+    @functools.wraps(trainer)
+    def run(*args, out=None, overwrite: bool = False, **kwargs):
+        folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+        try:
+            return trainer(*args, out=folder, overwrite=overwrite, **kwargs)
+        except BaseException:
+            if folder is not None:
+                folder.discard_unstarted()
+            raise
+
+    return run
 
 
 def _jsonable(value):
