@@ -147,6 +147,14 @@ def test_predict_prints_classes_and_where_the_picture_went(lenet_run, tmp_path, 
     assert f"wrote {out / 'predictions.png'}" in printed and (out / "predictions.png").exists()
 
 
+def test_predict_from_python(lenet_run, tmp_path, digits):
+    draw_on_paper(digits[1].test.x[2], tmp_path / "six.png")
+    (found,) = nnzoo.predict(lenet_run, [tmp_path / "six.png"], top=4)
+    assert found["image"] == str(tmp_path / "six.png") and len(found["top"]) == 4
+    assert sum(p for _, p in found["top"]) <= 1.0 + 1e-6
+    assert found["seen"].shape == (1, 32, 32) and found["notes"] == ["inverted (light background)"]
+
+
 def test_bad_pictures_and_runs_are_one_paragraph_errors(lenet_run, tmp_path, capsys):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     matplotlib.image.imsave(tmp_path / "blank.png", np.ones((20, 20)), cmap="gray", vmin=0, vmax=1)

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NnzooError", "count_params", "create", "get_entry", "list_models", "register_model",
-    "load_dataset", "list_datasets", "fit", "evaluate",
+    "load_dataset", "list_datasets", "fit", "evaluate", "predict",
 ]
 
 
@@ -29,4 +29,8 @@ def __getattr__(name):
         from nnzoo import train
 
         return getattr(train, name)
+    if name == "predict":
+        from nnzoo.explain.predictions import predict
+
+        return predict
     raise AttributeError(f"module 'nnzoo' has no attribute {name!r}")

@@ -1,12 +1,74 @@
-"""What a classifier makes of your own pictures: each picture, the image the network is given
-(prepared like its dataset's images), and its most probable classes."""
+"""What a classifier makes of your own pictures: ``nnzoo.predict(run, images)`` gives each
+picture's most probable classes, and :func:`predictions_figure` draws each picture beside the
+image the network was given (prepared like its dataset's images, :mod:`nnzoo.data.own_images`)
+and its probabilities.
+
+    >>> for p in nnzoo.predict("runs/lenet", ["my-digit.png"]):     # doctest: +SKIP
+    ...     print(p["image"], p["top"])          # [('7', 0.97), ('1', 0.02), ('9', 0.004)]
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from nnzoo.errors import NnzooError
+
 MAX_ROWS = 12
+
+
+def check_run_classifies_images(config: dict) -> None:
+    from nnzoo.data.own_images import FORMS
+
+    data, task = config.get("data"), config.get("task", "classify")
+    if task != "classify" or data not in FORMS:
+        raise NnzooError(f"Run of {config['model']!r} was trained to {task} on {data!r}; "
+                         f"`nnzoo predict` classifies pictures with a classifier trained on an "
+                         f"image dataset ({', '.join(FORMS)}). Use `nnzoo eval` for other runs.")
+
+
+def top_classes(model, x, names: list[str], k: int) -> list[tuple[str, float | None]]:
+    """The k most probable classes of one input (softmax of the outputs), or the one class a
+    learner with its own decision rule (a perceptron) picks, with no probability."""
+    from nnzoo.train.loop import call_model
+
+    with torch.no_grad():
+        if callable(getattr(model, "predict", None)):
+            return [(names[int(model.predict(x)[0])], None)]
+        probs = torch.softmax(call_model(model, x).flatten(1).float(), dim=1)[0]
+    values, ids = probs.topk(min(k, probs.numel()))
+    return [(names[int(i)], float(v)) for v, i in zip(values, ids)]
+
+
+def predict(run, images, *, top: int = 3, data_dir=None) -> list[dict]:
+    """The ``top`` most probable classes of each picture file in ``images`` under the classifier
+    of ``run`` (a run folder or its weights file), one dict per picture: ``image`` (the path),
+    ``top`` [(class name, probability or None), ...], ``notes`` (what the preparation did),
+    ``picture`` (C, H, W) as read and ``seen`` (the image the network was given; for a flat or
+    row-by-row input, the dataset's own image form)."""
+    import nnzoo
+    from nnzoo.data.own_images import as_dataset_image, prepare_for_run, read_image
+    from nnzoo.train.run_folder import load_run
+
+    if top < 1:
+        raise NnzooError(f"--top must be at least 1 (got {top}).")
+    model, config = load_run(run)
+    check_run_classifies_images(config)
+    pictures = [(path, read_image(path)) for path in images]  # all readable before any work
+    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+    data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=data_dir,
+                              **config.get("data_options", {}))
+    names = data.class_names or [str(i) for i in range(data.num_classes)]
+    found = []
+    for path, picture in pictures:
+        x, notes = prepare_for_run(picture, data, input_shape, str(path))
+        seen = x[0] if x.dim() == 4 else as_dataset_image(picture, data.name, str(path))[0][0]
+        found.append({"image": str(path), "top": top_classes(model, x, names, top),
+                      "notes": notes, "picture": picture[0], "seen": seen,
+                      "name": Path(path).name})
+    return found
 
 
 def _as_picture(image: torch.Tensor) -> tuple[np.ndarray, str | None]:
