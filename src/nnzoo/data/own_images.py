@@ -12,8 +12,10 @@ its dataset's images were made before the model sees it:
     fashion-mnist  inverted likewise; cropped and scaled (aspect kept) to fill the 28x28 field
     cifar10        the whole picture resized to 32x32 in colour
 
-After that the dataset's own shaping for the model applies (LeNet-5's margin, flattening for an
-MLP, rows for an RNN) and, for CIFAR-10 read with ``normalize``, its per-channel standardisation.
+Strokes far thinner than the dataset's (a fine pen, a font) are thickened a pixel at a time up
+to the dataset's usual share of ink (``min_ink``). After that the dataset's own shaping for the
+model applies (LeNet-5's margin, flattening for an MLP, rows for an RNN) and, for CIFAR-10 read
+with ``normalize``, its per-channel standardisation.
 """
 
 from __future__ import annotations
