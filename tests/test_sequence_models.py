@@ -83,6 +83,15 @@ def test_jordan_and_clockwork_classifiers_learn_digits_rows(cell):
     assert result.test["top1"] > 0.8, result.test
 
 
+def test_clockwork_periods_are_an_option_of_the_clockwork_cell_only():
+    model = nnzoo.create("rnn-classifier", cell="clockwork", periods=[1, 4], hidden_size=6)
+    assert model.rnn.cell.periods == (1, 4)  # a list, as read back from a run's config.json
+    assert model(torch.rand(2, 8, 8)).shape == (2, 10)
+    assert nnzoo.create("forecaster", cell="clockwork", periods=(1, 2)).rnn.cell.periods == (1, 2)
+    with pytest.raises(NnzooError, match="option of cell='clockwork'"):
+        nnzoo.create("rnn-classifier", periods=(1, 2))
+
+
 def test_a_cell_asked_for_as_a_model_names_the_command_that_trains_it():
     with pytest.raises(NnzooError, match="rnn-classifier -o cell=jordan"):
         nnzoo.create("jordan")

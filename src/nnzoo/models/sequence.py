@@ -9,7 +9,7 @@ Both read a batch ``x`` (N, T, F) with a recurrent layer chosen by ``cell``:
     coupled   coupled input-forget gate LSTM (Greff et al. 2017): i_t = 1 − f_t
     gru       Cho et al. (2014): gates r, z; h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
     jordan    Jordan (1986): the output y_t = tanh(W_hy h_t + b) (H units) is fed back instead of h
-    clockwork Koutník et al. (2014): four modules of H/4 units with periods 1, 2, 4, 8
+    clockwork Koutník et al. (2014): modules of equal size with periods 1, 2, 4, 8 (``periods``)
 
 and answer from the final hidden state of the last layer (both directions when bidirectional):
 ``y = W h_T + b`` — class scores for the classifier, the next value for the forecaster. With
@@ -44,7 +44,7 @@ ONE_LAYER_CELLS = ("jordan", "clockwork")  # one unidirectional layer, no dropou
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                     dropout: float = 0.0, bidirectional: bool = False,
-                    forget_bias: float = 1.0) -> nn.Module:
+                    forget_bias: float = 1.0, periods=None) -> nn.Module:
     """A batch-first ``nnzoo.layers`` RNN / LSTM / GRU / Jordan / Clockwork layer for ``cell``
     (see ``CELLS``)."""
     import nnzoo.layers as layers
@@ -52,6 +52,11 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: in
     if cell not in CELLS:
         raise NnzooError(f"Unknown recurrent cell {cell!r}; expected one of {', '.join(CELLS)}.")
     kind, extra = CELLS[cell]
+    if periods is not None:
+        if cell != "clockwork":
+            raise NnzooError(f"periods={periods!r} is an option of cell='clockwork' (its modules' "
+                             f"clock periods); cell={cell!r} has no modules.")
+        extra = {"periods": tuple(periods), "num_modules": len(periods)}
     if cell in ONE_LAYER_CELLS:
         if num_layers != 1 or bidirectional:
             raise NnzooError(f"cell={cell!r} runs one unidirectional layer; got num_layers="
@@ -88,15 +93,18 @@ class SequenceClassifier(nn.Module):
     Args:
         input_size: features per step F; hidden_size: H; num_classes: C.
         cell: see ``CELLS``; num_layers, bidirectional, dropout: as in ``torch.nn.LSTM``.
+        periods: the Clockwork modules' periods (``cell="clockwork"``), default 1, 2, 4, 8.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, *, cell: str = "lstm",
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                 per_step: bool = False, forget_bias: float = 1.0, steps: int | None = None):
+                 per_step: bool = False, forget_bias: float = 1.0, steps: int | None = None,
+                 periods=None):
         super().__init__()
         self.cell, self.per_step = cell, per_step
         self.rnn = recurrent_layer(cell, input_size, hidden_size, num_layers, dropout=dropout,
-                                   bidirectional=bidirectional, forget_bias=forget_bias)
+                                   bidirectional=bidirectional, forget_bias=forget_bias,
+                                   periods=periods)
         self.directions = 2 if bidirectional else 1
         self.head = nn.Linear(self.directions * hidden_size, num_classes)
         if steps is not None:
@@ -115,11 +123,12 @@ class Forecaster(nn.Module):
 
     def __init__(self, input_size: int = 1, hidden_size: int = 64, *, cell: str = "lstm",
                  num_layers: int = 1, window: int = 40, out_features: int = 1,
-                 forget_bias: float = 1.0):
+                 forget_bias: float = 1.0, periods=None):
         super().__init__()
         self.cell = cell
         self.input_shape = (window, input_size)
-        self.rnn = recurrent_layer(cell, input_size, hidden_size, num_layers, forget_bias=forget_bias)
+        self.rnn = recurrent_layer(cell, input_size, hidden_size, num_layers, forget_bias=forget_bias,
+                                   periods=periods)
         self.head = nn.Linear(hidden_size, out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,10 +137,10 @@ class Forecaster(nn.Module):
 
 
 def _classifier(cell, num_classes, input_size, hidden_size, num_layers, bidirectional, dropout,
-                per_step, steps):
+                per_step, steps, periods):
     return SequenceClassifier(input_size, hidden_size, num_classes, cell=cell,
                               num_layers=num_layers, bidirectional=bidirectional,
-                              dropout=dropout, per_step=per_step, steps=steps)
+                              dropout=dropout, per_step=per_step, steps=steps, periods=periods)
 
 
 # Digits read row by row: 8 steps of 8 pixels. Counts: gates·H·(F + H + 2) + (H + 1)·C.
@@ -147,32 +156,35 @@ ROW_TRAINING = {"epochs": 40, "lr": 1e-2, "schedule": "cosine", "optimizer": "ad
                 defaults=ROW_TRAINING)
 def lstm_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: int = 128,
                     num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                    per_step: bool = False, steps: int = 8, cell: str = "lstm") -> SequenceClassifier:
+                    per_step: bool = False, steps: int = 8, cell: str = "lstm",
+                    periods: tuple | None = None) -> SequenceClassifier:
     """LSTM sequence classifier (many-to-one); default reads a digit row by row.
     ``cell=peephole`` or ``coupled`` picks the LSTM variant."""
     return _classifier(cell, num_classes, input_size, hidden_size, num_layers, bidirectional,
-                       dropout, per_step, steps)
+                       dropout, per_step, steps, periods)
 
 
 @register_model("gru-classifier", paper="Cho et al. 2014", params=3 * 128 * (8 + 128 + 2) + 129 * 10,
                 **ROWS, defaults=ROW_TRAINING)
 def gru_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: int = 128,
                    num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                   per_step: bool = False, steps: int = 8, cell: str = "gru") -> SequenceClassifier:
+                   per_step: bool = False, steps: int = 8, cell: str = "gru",
+                   periods: tuple | None = None) -> SequenceClassifier:
     """GRU sequence classifier (many-to-one); default reads a digit row by row."""
     return _classifier(cell, num_classes, input_size, hidden_size, num_layers, bidirectional,
-                       dropout, per_step, steps)
+                       dropout, per_step, steps, periods)
 
 
 @register_model("rnn-classifier", paper="Elman 1990", params=128 * (8 + 128 + 2) + 129 * 10,
                 **ROWS, defaults=ROW_TRAINING)
 def rnn_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: int = 128,
                    num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                   per_step: bool = False, steps: int = 8, cell: str = "rnn") -> SequenceClassifier:
+                   per_step: bool = False, steps: int = 8, cell: str = "rnn",
+                   periods: tuple | None = None) -> SequenceClassifier:
     """Elman RNN sequence classifier (many-to-one); ``cell=irnn`` for the ReLU/identity RNN,
     ``cell=jordan`` for Jordan's output feedback, ``cell=clockwork`` for the Clockwork RNN."""
     return _classifier(cell, num_classes, input_size, hidden_size, num_layers, bidirectional,
-                       dropout, per_step, steps)
+                       dropout, per_step, steps, periods)
 
 
 @register_model("forecaster", family="recurrent", paper="Hochreiter & Schmidhuber 1997 (LSTM "
@@ -181,7 +193,8 @@ def rnn_classifier(*, num_classes: int = 10, input_size: int = 8, hidden_size: i
                 defaults={"epochs": 40, "lr": 3e-3, "optimizer": "adam", "batch_size": 64,
                           "clip_grad_norm": 1.0})
 def forecaster(*, window: int = 40, input_size: int = 1, hidden_size: int = 64, num_layers: int = 1,
-               cell: str = "lstm") -> Forecaster:
+               cell: str = "lstm", periods: tuple | None = None) -> Forecaster:
     """One-step-ahead forecaster: a window of 40 values → the next (sine, mackey-glass, csv).
     ``-o input_size=2 -o window=100`` reads the adding problem."""
-    return Forecaster(input_size, hidden_size, cell=cell, num_layers=num_layers, window=window)
+    return Forecaster(input_size, hidden_size, cell=cell, num_layers=num_layers, window=window,
+                      periods=periods)
