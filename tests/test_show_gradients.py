@@ -31,10 +31,10 @@ def test_elman_gradients_match_backprop_through_time_by_hand():
     assert torch.allclose(got, torch.stack(expected[::-1]), rtol=1e-9)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole", "jordan", "clockwork"])
 def test_the_step_loop_is_the_same_network_as_the_layer(cell):
     torch.manual_seed(0)
-    model = Forecaster(2, 5, cell=cell, window=9)
+    model = Forecaster(2, 8, cell=cell, window=9)  # 8: four clockwork modules of 2
     x, y = torch.rand(3, 9, 2), torch.rand(3, 1)
     norms = hidden_state_gradients(model, x, y)
     assert norms.shape == (9,) and torch.all(norms > 0)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-CELL_NAMES = ("rnn", "irnn", "lstm", "peephole", "coupled", "gru")
+CELL_NAMES = ("rnn", "irnn", "lstm", "peephole", "coupled", "gru", "jordan", "clockwork")
 LABELS = {"rnn": "Elman RNN (tanh)", "irnn": "IRNN (ReLU, W_hh = I)", "lstm": "LSTM",
-          "peephole": "peephole LSTM", "coupled": "coupled-gate LSTM", "gru": "GRU"}
+          "peephole": "peephole LSTM", "coupled": "coupled-gate LSTM", "gru": "GRU",
+          "jordan": "Jordan network (dL/dy_t)", "clockwork": "Clockwork RNN (periods 1-8)"}
 
 
 def add_parser(sub) -> None:
@@ -75,9 +76,10 @@ def run(args) -> int:
     numbers = {"length": args.length, "hidden": args.hidden, "steps": args.steps,
                "curves": curves, "train_mse_last_50_steps": losses}
     atomic_write_bytes(path.with_suffix(".json"), (json.dumps(numbers, indent=1) + "\n").encode())
+    width = max(map(len, curves))
     for name, by_stage in curves.items():
         for stage, norms in by_stage.items():
-            print(f"{name:>22} {stage:>26}: |dL/dh_1| / |dL/dh_T| = {norms[0] / norms[-1]:.3g}")
+            print(f"{name:>{width}} {stage:>26}: |dL/dh_1| / |dL/dh_T| = {norms[0] / norms[-1]:.3g}")
         if name in losses:
             print(f"{name:>22} training MSE over the last 50 steps {losses[name]:.4f} "
                   f"(always answering 1.0: 0.167)")

@@ -8,7 +8,10 @@ Pascanu, Mikolov & Bengio 2013)
 
 a product of T − t Jacobians, which shrinks (or grows) geometrically with the distance T − t.
 The LSTM's cell c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t carries the error back through the forget gates
-alone; with f_t near 1 it does not fade (Hochreiter & Schmidhuber 1997).
+alone; with f_t near 1 it does not fade (Hochreiter & Schmidhuber 1997). Jordan's network
+feeds back its squashed output, two squashing layers per step, so its gradient fades faster
+than Elman's; the Clockwork RNN's slow modules are updated only every T_i steps, so the error
+crosses fewer Jacobians on its way back (Koutník et al. 2014).
 
 :func:`hidden_state_gradients` measures it: the sequence is run step by step through the
 layer's own cell equations (``Cell.step``), each h_t is kept with ``retain_grad``, the loss of a
@@ -38,17 +41,10 @@ def hidden_state_gradients(model, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     model = copy.deepcopy(model).double()
     x = x.double()
     y = y.double() if y.is_floating_point() else y
-    rnn = model.rnn
-    if rnn.num_layers != 1 or rnn.bidirectional:
-        raise NnzooError("The gradient picture follows one layer in one direction; build the "
-                         "model with num_layers=1 and bidirectional=False.")
-    p = rnn.cell_weights(0, 0)
-    gx = F.linear(x.transpose(0, 1), p.weight_ih, p.bias_ih)              # (T, B, G·H)
-    zeros = x.new_zeros(x.shape[0], rnn.hidden_size)
-    state = (zeros,) * rnn.state_size
+    state, step = _stepper(model.rnn, x)
     hidden = []
     for t in range(x.shape[1]):
-        state = rnn.cell_class.step(p, gx[t], state)
+        state = step(t, state)
         state[0].retain_grad()
         hidden.append(state[0])                                            # h_t (B, H)
     out = model.head(hidden[-1])
@@ -59,6 +55,30 @@ def hidden_state_gradients(model, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     model.zero_grad(set_to_none=True)
     loss.backward()
     return torch.stack([h.grad.norm(dim=1).mean() for h in hidden]).detach()
+
+
+def _stepper(rnn, x: torch.Tensor):
+    """``(state, step(t, state) → state)``: ``rnn``'s own cell equations over x (B, T, F), so that
+    each step's state can be kept. For the Jordan network the state's first part is y_t, the
+    output it feeds back; for the Clockwork RNN, h_t with the modules that are not due kept."""
+    from nnzoo.layers.clockwork import ClockworkRNN
+    from nnzoo.layers.recurrent import JordanRNN
+
+    xt = x.transpose(0, 1)                                                  # (T, B, F)
+    if isinstance(rnn, (ClockworkRNN, JordanRNN)):
+        cell = rnn.cell if isinstance(rnn, ClockworkRNN) else rnn.recurrence.cell
+        gx = F.linear(xt, cell.weight_ih, cell.bias_ih)
+        if isinstance(rnn, JordanRNN):
+            return cell.initial_state(xt[0]), lambda t, state: cell.step(cell, gx[t], state)
+        p, due = cell.recurrent_weights(), cell.active(torch.arange(xt.shape[0])[:, None])
+        return cell.initial_state(xt[0]), lambda t, state: cell.step(p, gx[t], state, due[t])
+    if rnn.num_layers != 1 or rnn.bidirectional:
+        raise NnzooError("The gradient picture follows one layer in one direction; build the "
+                         "model with num_layers=1 and bidirectional=False.")
+    p = rnn.cell_weights(0, 0)
+    gx = F.linear(xt, p.weight_ih, p.bias_ih)                               # (T, B, G·H)
+    state = (x.new_zeros(x.shape[0], rnn.hidden_size),) * rnn.state_size
+    return state, lambda t, state: rnn.cell_class.step(p, gx[t], state)
 
 
 def gradients_figure(curves: dict, *, title: str, stages: tuple[str, ...],
