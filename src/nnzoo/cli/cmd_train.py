@@ -224,12 +224,12 @@ def size_in_words(model, input_shape) -> str:
     import nnzoo
 
     count = nnzoo.count_params(model)
-    rule = getattr(model, "learned_by", None)
     if count or not callable(getattr(model, "layer_rows", None)):
         return f"{count:,} parameters"
     from nnzoo.explain.summary import summarize
 
-    return f"{summarize(model, tuple(input_shape)).total:,} weights set by {rule or 'its own rule'}"
+    rule = getattr(model, "learned_by", "its own rule")
+    return f"{summarize(model, tuple(input_shape)).total:,} weights set by {rule}"
 
 
 def print_result(result, folder) -> None:
