@@ -81,7 +81,8 @@ def test_cifar_pictures_are_resized_in_colour_and_standardised_like_the_run():
     x, notes = prepare_for_run(picture, data, (3, 32, 32))
     expected = (F.interpolate(picture, size=(32, 32), mode="bilinear", antialias=True)
                 - torch.tensor([0.5, 0.4, 0.3]).view(3, 1, 1)) / torch.tensor([0.2, 0.25, 0.3]).view(3, 1, 1)
-    torch.testing.assert_close(x, expected) and notes == []
+    torch.testing.assert_close(x, expected)
+    assert notes == []
     data.info["pixel_range"] = "[0, 1]"
     assert prepare_for_run(picture, data, (3, 32, 32))[0].min() >= 0
 

@@ -61,7 +61,8 @@ def test_jordan_layer_is_its_cell_run_step_by_step():
         state = cell(x[:, t], state)
         expected.append(state[0])
     torch.testing.assert_close(out, torch.stack(expected, dim=1))
-    torch.testing.assert_close(y_n[0], state[0]) and torch.testing.assert_close(s_n[0], state[1])
+    torch.testing.assert_close(y_n[0], state[0])
+    torch.testing.assert_close(s_n[0], state[1])
     assert y_n.shape == s_n.shape == (1, 2, 4)
 
 
