@@ -216,9 +216,7 @@ def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.
     import time
 
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(rule="backpropagation", epochs=epochs, lr=lr,
                                                  batch_size=batch_size, seed=seed, loss=model.loss)

@@ -203,9 +203,7 @@ def fit_rule(model: Perceptron, data, *, epochs: int = 100, lr: float = 0.5, see
     import time
 
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(rule="rosenblatt", epochs=epochs, lr=lr, seed=seed,
                                                  shuffle=True)

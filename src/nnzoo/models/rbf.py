@@ -189,9 +189,7 @@ def fit_rbf(model: RBFNetwork, data, *, seed: int = 0, out=None, overwrite: bool
     import time
 
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(rule="k-means + least squares", seed=seed)
     if folder:

@@ -204,9 +204,7 @@ def fit_cd(model: RBM, data, *, epochs: int = 30, lr: float = 0.1, batch_size: i
     import time
 
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(
         rule="contrastive divergence (CD-1)", epochs=epochs, lr=lr, batch_size=batch_size,

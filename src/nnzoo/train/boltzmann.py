@@ -124,11 +124,9 @@ def fit_boltzmann(model, data, *, epochs: int = 500, lr: float = 1.0, schedule: 
     """``nnzoo train boltzmann``: the AHS rule with ``nnzoo.fit``'s signature; the history has
     each epoch's ε and mean |p⁺ - p⁻|, the test dict the scores of ``evaluate_distribution``."""
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
     if epochs < 1 or not lr > 0 or not math.isfinite(lr):
         raise NnzooError(f"The AHS rule needs epochs >= 1 and lr > 0; got {epochs} and {lr}.")
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     rows = binary_rows(torch.as_tensor(data.train.x).reshape(len(data.train), -1), model.visible,
                        f"The rows of dataset {data.name!r}")
     run_config = dict(config or {})

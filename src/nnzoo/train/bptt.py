@@ -40,7 +40,7 @@ from nnzoo.train.loop import (FitResult, TrainState, _notify, descend, end_epoch
 from nnzoo.train.losses import softmax_cross_entropy
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
-from nnzoo.train.run_folder import RunFolder, discards_unstarted
+from nnzoo.train.run_folder import discards_unstarted
 
 
 def batchify(stream: torch.Tensor, columns: int) -> torch.Tensor:
@@ -112,7 +112,7 @@ def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size
     k = int(bptt or data.train.x.shape[1])
     device = training_device(device)
     torch.manual_seed(seed)
-    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(
         trainer="nnzoo.train.bptt:fit_bptt", epochs=epochs, batch_size=batch_size, bptt=k, lr=lr,

@@ -80,7 +80,7 @@ def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, 
                          f"{what}.")
     device = training_device(device)
     torch.manual_seed(seed)
-    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(
         trainer="nnzoo.train.gan:fit_gan", epochs=epochs, batch_size=batch_size, lr=lr,

@@ -23,7 +23,7 @@ from nnzoo.train.host_allocator import keep_freed_memory
 from nnzoo.train.losses import get_loss
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
-from nnzoo.train.run_folder import RunFolder, discards_unstarted
+from nnzoo.train.run_folder import discards_unstarted
 
 CLASSIFY_TASKS = ("classify", "language-model", "seq2seq")
 
@@ -270,7 +270,7 @@ def fit(model: nn.Module, data: DataBundle, *, epochs: int = 10, batch_size: int
     """
     device = training_device(device)
     torch.manual_seed(seed)
-    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     run_config = dict(config or {})
     run_config.setdefault("training", {}).update(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,

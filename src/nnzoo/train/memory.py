@@ -112,9 +112,7 @@ def fit_hebbian(model, data, *, seed: int = 0, out=None, overwrite: bool = False
     """Store ``data.train.x`` in a Hopfield net and score recall of ``data.test``, with
     ``nnzoo.fit``'s signature (its optimizer options do not apply: storage is one step)."""
     from nnzoo.train.loop import FitResult
-    from nnzoo.train.run_folder import RunFolder
-
-    folder = out if out is None or isinstance(out, RunFolder) else RunFolder(out, overwrite=overwrite)
+    folder = out  # a RunFolder or None: @discards_unstarted opened it
     patterns = _rows(data.train.x)
     model.cpu()
     start = time.perf_counter()
