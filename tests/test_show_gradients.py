@@ -59,3 +59,10 @@ def test_show_gradients_writes_the_picture_and_elman_vanishes_faster(tmp_path, c
 def test_show_gradients_rejects_bad_settings(tmp_path, capsys):
     assert main(["show", "gradients", "--length", "1", "--out", str(tmp_path)]) == 2
     assert "--length >= 2" in capsys.readouterr().err
+
+
+def test_every_cell_of_the_sequence_models_can_be_drawn():
+    from nnzoo.cli.show_gradients import CELL_NAMES
+    from nnzoo.models.sequence import CELLS
+
+    assert set(CELL_NAMES) == set(CELLS)  # the CLI's own list, kept free of torch for --help

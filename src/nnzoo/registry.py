@@ -88,10 +88,8 @@ def _load_all() -> None:
     _loaded = True
 
 
-# names people try as models that are cells of the sequence models (``-o cell=...``)
-RECURRENT_CELLS = {"elman": "rnn", "rnn": "rnn", "irnn": "irnn", "lstm": "lstm",
-                   "peephole": "peephole", "coupled": "coupled", "gru": "gru", "jordan": "jordan",
-                   "clockwork": "clockwork", "cwrnn": "clockwork"}
+# other names people try for the sequence models' cells (``-o cell=...``)
+CELL_ALIASES = {"elman": "rnn", "cwrnn": "clockwork"}
 
 
 def get_entry(name: str) -> ModelEntry:
@@ -101,8 +99,10 @@ def get_entry(name: str) -> ModelEntry:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    if name.lower() in RECURRENT_CELLS:
-        cell = RECURRENT_CELLS[name.lower()]
+    from nnzoo.models.sequence import CELLS  # loaded with every model above
+
+    cell = CELL_ALIASES.get(name.lower(), name.lower())
+    if cell in CELLS:
         hint = (f" {name} is a recurrent cell: train it inside a sequence model, e.g. `nnzoo train "
                 f"rnn-classifier -o cell={cell}` (digits read row by row) or `nnzoo train "
                 f"forecaster -o cell={cell}`.")

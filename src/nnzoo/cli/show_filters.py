@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("filters", help="the first convolution's kernels as a grid (or the first dense layer's weights "
-                            "as images)",
+    p = sub.add_parser("filters", help="the first convolution's kernels as a grid (or the first "
+                                       "dense layer's weights as images)",
                        description="Draw the kernels of the first convolution layer of a trained "
                                    "run (each scaled to its own range; RGB for 3 input channels) "
                                    "and write them as a PNG. A model without convolutions whose "

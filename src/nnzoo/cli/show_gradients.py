@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-CELL_NAMES = ("rnn", "irnn", "lstm", "peephole", "coupled", "gru", "jordan", "clockwork")
 LABELS = {"rnn": "Elman RNN (tanh)", "irnn": "IRNN (ReLU, W_hh = I)", "lstm": "LSTM",
           "peephole": "peephole LSTM", "coupled": "coupled-gate LSTM", "gru": "GRU",
           "jordan": "Jordan network (dL/dy_t)", "clockwork": "Clockwork RNN (periods 1-8)"}
+CELL_NAMES = tuple(LABELS)  # nnzoo.models.sequence.CELLS, named here so --help needs no torch
 
 
 def add_parser(sub) -> None:
