@@ -38,3 +38,18 @@ def test_report_layout():
     assert lines[1].split() == ["a", "0.714", "0.833", "0.769", "6"]
     assert lines[4].split()[0] == "macro" and lines[4].split()[-1] == "16"
     assert lines[5].startswith("most confused (true -> predicted): b -> a (2)")
+
+
+WITH_NO_CLASS = torch.tensor([[5, 1, 0, 3],
+                              [2, 3, 1, 0],
+                              [0, 0, 4, 1]])  # last column: predictions that named no class
+
+
+def test_predictions_of_no_class_count_in_support_but_in_no_precision():
+    rows = per_class(WITH_NO_CLASS, ["a", "b", "c"])
+    assert [row["support"] for row in rows] == [9, 6, 5]
+    assert rows[0]["precision"] == pytest.approx(5 / 7) and rows[0]["recall"] == pytest.approx(5 / 9)
+    assert rows[2]["recall"] == pytest.approx(4 / 5)
+    confused = most_confused(WITH_NO_CLASS, ["a", "b", "c"], top=2)
+    assert confused == [{"true": "a", "predicted": "(no class)", "count": 3},
+                        {"true": "b", "predicted": "a", "count": 2}]

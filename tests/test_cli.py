@@ -211,6 +211,20 @@ def test_eval_of_a_single_output_learner_uses_its_own_rule(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["top1"] == 1.0  # blobs are separable
 
 
+def test_a_binary_coded_perceptron_trains_draws_and_evaluates(tmp_path, capsys):
+    # Its 4 units code 16 ids for the 10 digits: a loss on the units means nothing, and an
+    # unused code is a decision for no class (the matrix's last column).
+    out = tmp_path / "run"
+    assert main(["train", "perceptron", "--data", "digits", "-o", "encoding=binary",
+                 "--epochs", "2", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "confusion.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert sum(row["support"] for row in evaluated["per_class"]) == 359
+    assert set(evaluated) >= {"top1", "per_class", "most_confused"} and "loss" not in evaluated
+
+
 def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys, tmp_path):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -56,8 +56,11 @@ def run(args) -> int:
     else:
         if not decides_by_own_rule(model, split, task):
             check_targets_fit(model, split, data_name, task, get_loss(None, task))
-        metrics = evaluate(model, split, task=task, batch_size=args.batch_size)
-    report = class_report(model, split, data, task) if not args.no_per_class else None
+        per_class = not args.no_per_class and reports_per_class(split, data, task)
+        metrics = evaluate(model, split, task=task, batch_size=args.batch_size,
+                           confusion_classes=data.num_classes if per_class else None)
+    counts = metrics.pop("confusion", None)
+    report = class_report(counts, data) if counts is not None else None
     if args.json:
         print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics,
                           **(report or {})}))
@@ -71,15 +74,18 @@ def run(args) -> int:
     return 0
 
 
-def class_report(model, split, data, task: str) -> dict | None:
-    """Per-class precision, recall and F1 and the most confused pairs of a classifier with one
-    label per sample and at most MAX_REPORTED_CLASSES classes; None for anything else."""
-    from nnzoo.explain.confusion import confusion_matrix, most_confused, per_class
-
+def reports_per_class(split, data, task: str) -> bool:
+    """Whether the per-class table applies: a classifier with one label per sample and at most
+    MAX_REPORTED_CLASSES classes."""
     y = getattr(split, "y", None)
-    if task != "classify" or not data.num_classes or data.num_classes > MAX_REPORTED_CLASSES \
-            or not hasattr(y, "dim") or y.dim() != 1 or len(split) == 0:
-        return None
-    counts = confusion_matrix(model, split, data.num_classes)
+    return (task == "classify" and bool(data.num_classes)
+            and data.num_classes <= MAX_REPORTED_CLASSES and hasattr(y, "dim") and y.dim() == 1
+            and len(split) > 0)
+
+
+def class_report(counts, data) -> dict:
+    """Per-class precision, recall and F1 and the most confused pairs from a confusion matrix."""
+    from nnzoo.explain.confusion import most_confused, per_class
+
     return {"per_class": per_class(counts, data.class_names),
             "most_confused": most_confused(counts, data.class_names)}

@@ -7,29 +7,31 @@ import torch
 from nnzoo.explain import register_run_picture
 
 
-@torch.no_grad()
 def confusion_matrix(model, split, num_classes: int, batch_size: int = 1024) -> torch.Tensor:
-    """Counts C[i, j] of test samples of class i predicted as class j."""
-    from nnzoo.train.batches import iterate_batches
-    from nnzoo.train.loop import call_model
+    """Counts C[i, j] of the split's samples of class i predicted as class j; a last column of
+    predictions that name no class is added when there are any (see ``ConfusionCounts``)."""
+    from nnzoo.train.loop import evaluate
 
-    model.eval()
-    device = next(model.parameters()).device
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    for x, y in iterate_batches(split.to(device), batch_size):
-        predict = getattr(model, "predict", None)
-        predicted = predict(x) if callable(predict) else call_model(model, x).argmax(-1)
-        keep = y >= 0
-        index = (y[keep] * num_classes + predicted[keep]).cpu()
-        counts += torch.bincount(index, minlength=num_classes ** 2).view(num_classes, num_classes)
-    return counts
+    return evaluate(model, split, task="classify", batch_size=batch_size,
+                    confusion_classes=num_classes)["confusion"]
+
+
+NO_CLASS = "(no class)"
+
+
+def _names(counts: torch.Tensor, class_names: list[str] | None) -> list[str]:
+    """Column names: the classes, then "(no class)" when the matrix has that column."""
+    names = list(class_names or [str(i) for i in range(counts.shape[0])])
+    return names + [NO_CLASS] if counts.shape[1] > counts.shape[0] else names
 
 
 def per_class(counts: torch.Tensor, class_names: list[str] | None = None) -> list[dict]:
     """Precision (of the samples predicted as the class, the share that are), recall (of the
     class's samples, the share found), F1 = 2PR/(P+R) and support, one row per class."""
-    names = class_names or [str(i) for i in range(counts.shape[0])]
-    found, predicted, support = counts.diag().double(), counts.sum(0).double(), counts.sum(1)
+    k = counts.shape[0]
+    names = _names(counts, class_names)
+    found, predicted = counts.diag().double(), counts[:, :k].sum(0).double()
+    support = counts.sum(1)  # with the samples predicted as no class
     precision = found / predicted.clamp_min(1)
     recall = found / support.double().clamp_min(1)
     f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
@@ -40,11 +42,11 @@ def per_class(counts: torch.Tensor, class_names: list[str] | None = None) -> lis
 def most_confused(counts: torch.Tensor, class_names: list[str] | None = None,
                   top: int = 5) -> list[dict]:
     """The largest off-diagonal counts: which true class was taken for which, how often."""
-    names = class_names or [str(i) for i in range(counts.shape[0])]
+    names = _names(counts, class_names)
     off = counts.clone().fill_diagonal_(0).flatten()
     values, index = off.topk(min(top, off.numel()))
-    k = counts.shape[0]
-    return [{"true": names[int(i) // k], "predicted": names[int(i) % k], "count": int(v)}
+    columns = counts.shape[1]
+    return [{"true": names[int(i) // columns], "predicted": names[int(i) % columns], "count": int(v)}
             for v, i in zip(values, index) if v > 0]
 
 
@@ -70,20 +72,20 @@ def plot_confusion(counts: torch.Tensor, class_names: list[str] | None = None, t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    k = counts.shape[0]
-    names = class_names or [str(i) for i in range(k)]
-    size = min(12, 2.5 + 0.45 * k)
+    k, columns = counts.shape
+    names = _names(counts, class_names)
+    size = min(12, 2.5 + 0.45 * columns)
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     ax.imshow(counts.numpy(), cmap="Blues")
     if k <= 30:
         limit = counts.max().item() / 2
         for i in range(k):
-            for j in range(k):
+            for j in range(columns):
                 if counts[i, j]:
                     ax.text(j, i, str(counts[i, j].item()), ha="center", va="center", fontsize=8,
                             color="white" if counts[i, j] > limit else "black")
-        ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0)
-        ax.set_yticks(range(k), names)
+        ax.set_xticks(range(columns), names, rotation=45 if max(map(len, names)) > 2 else 0)
+        ax.set_yticks(range(k), names[:k])
     accuracy = counts.diag().sum().item() / max(1, counts.sum().item())
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")

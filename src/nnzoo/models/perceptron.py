@@ -98,6 +98,12 @@ class Perceptron(nn.Module):
     def num_classes(self) -> int:
         return self.classes or 2
 
+    @property
+    def outputs_are_class_scores(self) -> bool:
+        """Whether unit i stands for class i (one-hot), so that the outputs can be scored by a
+        loss; binary-coded units are scored by the classes :meth:`predict` decodes."""
+        return self.classes is not None and self.encoding == "one-hot"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.units(x.flatten(1))  # n = W x + b, (N, S)
 

@@ -21,7 +21,7 @@ from nnzoo.train.batches import iterate_batches, num_batches, shard
 from nnzoo.train.callbacks import Checkpoint, EarlyStopping, ProgressBar
 from nnzoo.train.host_allocator import keep_freed_memory
 from nnzoo.train.losses import get_loss
-from nnzoo.train.metrics import Tally
+from nnzoo.train.metrics import ConfusionCounts, Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
 from nnzoo.train.run_folder import discards_unstarted
 
@@ -198,37 +198,54 @@ def _use_channels_last(model: nn.Module, x, device: torch.device) -> bool:
 
 @torch.no_grad()
 def decides_by_own_rule(model: nn.Module, split: Split, task: str) -> bool:
-    """A classifier with one output unit and a ``predict`` (a perceptron, a 2-2-1 net): it is
-    scored by its own decisions, not by a loss on its outputs."""
-    return (task == "classify" and callable(getattr(model, "predict", None))
-            and isinstance(split.x, torch.Tensor) and call_model(model, split.x[:1]).shape[-1] == 1)
+    """A classifier with a ``predict`` whose outputs are not one score per class (one output
+    unit, as in a perceptron or a 2-2-1 net, or a perceptron's binary-coded units): it is scored
+    by its own decisions, not by a loss on its outputs."""
+    if task != "classify" or not callable(getattr(model, "predict", None)) \
+            or not isinstance(split.x, torch.Tensor):
+        return False
+    return (call_model(model, split.x[:1]).shape[-1] == 1
+            or not getattr(model, "outputs_are_class_scores", True))
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classify", loss=None,
-             batch_size: int = 1024, device=None) -> dict:
-    """Loss (and top-1 / top-5 for classification) of ``model`` on ``split``."""
+             batch_size: int = 1024, device=None, confusion_classes: int | None = None) -> dict:
+    """Loss (and top-1 / top-5 for classification) of ``model`` on ``split``.
+
+    With ``confusion_classes=K`` the result also holds ``"confusion"``, a K x K tensor of
+    counts (rows the true class, columns the predicted one) from the same pass over the data.
+    """
     if isinstance(split, DataBundle):
         task, split = split.task, split.test
     device = next((p.device for p in model.parameters()), torch.device("cpu")) if device is None \
         else resolve_device(device)
     split = split.to(device)
     loss_fn = get_loss(loss, task)
+    confusion = ConfusionCounts(confusion_classes, device) if confusion_classes else None
     was_training = model.training
     model.eval()
     if decides_by_own_rule(model, split, task):
-        hits = sum((model.predict(x) == y).sum().item() for x, y in iterate_batches(split, batch_size))
-        model.train(was_training)
-        return {"top1": hits / max(1, len(split))}
-    tally = Tally(device, classify=task in CLASSIFY_TASKS)
-    for x, y in iterate_batches(split, batch_size):
-        if isinstance(x, torch.Tensor) and x.dim() == 4 and \
-                next(model.parameters()).is_contiguous(memory_format=torch.channels_last):
-            x = x.contiguous(memory_format=torch.channels_last)
-        out = call_model(model, x)
-        tally.add(loss_fn(out, y), out, y)
+        hits = 0
+        for x, y in iterate_batches(split, batch_size):
+            predicted = model.predict(x)
+            hits += (predicted == y).sum().item()
+            if confusion is not None:
+                confusion.add(predicted.long(), y)
+        result = {"top1": hits / max(1, len(split))}
+    else:
+        tally = Tally(device, classify=task in CLASSIFY_TASKS, confusion=confusion)
+        for x, y in iterate_batches(split, batch_size):
+            if isinstance(x, torch.Tensor) and x.dim() == 4 and \
+                    next(model.parameters()).is_contiguous(memory_format=torch.channels_last):
+                x = x.contiguous(memory_format=torch.channels_last)
+            out = call_model(model, x)
+            tally.add(loss_fn(out, y), out, y)
+        result = tally.result()
     model.train(was_training)
-    return tally.result()
+    if confusion is not None:
+        result["confusion"] = confusion.result()
+    return result
 
 
 @discards_unstarted
