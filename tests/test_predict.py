@@ -1,6 +1,7 @@
 """`nnzoo predict` and the preparation of your own pictures (nnzoo.data.own_images)."""
 
 import json
+import shutil
 from types import SimpleNamespace
 
 import matplotlib.image
@@ -154,6 +155,31 @@ def test_predict_from_python(lenet_run, tmp_path, digits):
     assert found["image"] == str(tmp_path / "six.png") and len(found["top"]) == 4
     assert sum(p for _, p in found["top"]) <= 1.0 + 1e-6
     assert found["seen"].shape == (1, 32, 32) and found["notes"] == ["inverted (light background)"]
+
+
+def test_predict_reads_the_classes_and_standardisation_the_run_recorded(lenet_run, tmp_path,
+                                                                       digits, monkeypatch):
+    # A run folder copied to a machine without the dataset's files still reads pictures; a run
+    # from before the config recorded its data falls back to loading the dataset.
+    draw_on_paper(digits[1].test.x[2], tmp_path / "six.png")
+    with_files = nnzoo.predict(lenet_run, [tmp_path / "six.png"])[0]["top"]
+    config = json.loads((lenet_run / "config.json").read_text())
+    assert config["data_description"]["class_names"] == [str(d) for d in range(10)]
+    assert config["data_description"]["info"] == {"pixel_range": "[0, 1]"}
+
+    def no_files(*args, **kwargs):
+        raise NnzooError("no dataset files on this machine")
+
+    monkeypatch.setattr(nnzoo, "load_dataset", no_files)
+    assert nnzoo.predict(lenet_run, [tmp_path / "six.png"])[0]["top"] == with_files
+    old = tmp_path / "old-run"
+    shutil.copytree(lenet_run, old)
+    del config["data_description"]
+    (old / "config.json").write_text(json.dumps(config))
+    with pytest.raises(NnzooError, match="no dataset files"):
+        nnzoo.predict(old, [tmp_path / "six.png"])
+    monkeypatch.undo()
+    assert nnzoo.predict(old, [tmp_path / "six.png"])[0]["top"] == with_files
 
 
 def test_bad_pictures_and_runs_are_one_paragraph_errors(lenet_run, tmp_path, capsys):

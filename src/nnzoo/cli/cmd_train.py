@@ -196,7 +196,7 @@ def run(args) -> int:
     task = entry.task if entry.task != "classify" else data.task
     config = {"model": args.model, "model_options": model_options, "data": data_name,
               "data_options": data_options, "input_shape": list(data.input_shape),
-              "task": task, "nnzoo_version": nnzoo.__version__,
+              "data_description": data.description(), "task": task, "nnzoo_version": nnzoo.__version__,
               "torch_version": torch.__version__,
               "title": f"{args.model} on {data_name}"}
     print(f"training {args.model} ({size_in_words(model, data.input_shape)}) on {data_name} "

@@ -28,6 +28,7 @@ def load_input(args, config):
     from nnzoo.data._shaping import fit_images
     from nnzoo.data.own_images import FORMS, prepare_for_run, read_image
     from nnzoo.errors import NnzooError
+    from nnzoo.explain.predictions import dataset_of_run
 
     input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
     if args.input.lstrip("-").isdigit():
@@ -50,8 +51,7 @@ def load_input(args, config):
                          f"image file.")
     picture = read_image(path)
     if config.get("data") in FORMS:  # made like the dataset's images, as the network knows them
-        data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=args.data_dir,
-                                  **config.get("data_options", {}))
+        data = dataset_of_run(config, args.data_dir)
         x, notes = prepare_for_run(picture, data, input_shape, str(path))
         return x, "; ".join([path.name, *notes]), path.stem
     return fit_images(picture, input_shape, path.name), path.name, path.stem
@@ -73,7 +73,9 @@ def run(args) -> int:
                          f"maps to draw; `nnzoo show maps` is for convolutional models.")
     logits = model.eval()(x)
     if logits.dim() == 2 and config.get("task", "classify") == "classify":
-        caption += f", predicted {int(logits.argmax(1))}"
+        predicted = int(logits.argmax(1))
+        names = (config.get("data_description") or {}).get("class_names")
+        caption += f", predicted {names[predicted] if names and predicted < len(names) else predicted}"
     path = output_path(args.run_path, args.out, f"maps-{tag}.png")
     save_png(maps_figure(x[0], stages, args.maps, title=f"{config['model']}: {caption}"), path)
     print(f"wrote {path}")

@@ -75,6 +75,13 @@ class DataBundle:
         return replace(self, train=self.train.to(device), val=self.val.to(device),
                        test=self.test.to(device))
 
+    def description(self) -> dict:
+        """What a run records of its data, so that its outputs can be read without the data's
+        files: the name, task and classes, and the pixel range with any standardisation."""
+        kept = {k: self.info[k] for k in ("pixel_range", "mean", "std") if k in self.info}
+        return {"name": self.name, "task": self.task, "num_classes": self.num_classes,
+                "class_names": self.class_names, "info": kept}
+
     def __repr__(self) -> str:
         return (f"DataBundle({self.name!r}, task={self.task}, input_shape={self.input_shape}, "
                 f"train={len(self.train)}, val={len(self.val)}, test={len(self.test)})")

@@ -10,6 +10,7 @@ and its probabilities.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -27,6 +28,24 @@ def check_run_classifies_images(config: dict) -> None:
         raise NnzooError(f"Run of {config['model']!r} was trained to {task} on {data!r}; "
                          f"`nnzoo predict` classifies pictures with a classifier trained on an "
                          f"image dataset ({', '.join(FORMS)}). Use `nnzoo eval` for other runs.")
+
+
+def dataset_of_run(config: dict, data_dir=None):
+    """The run's dataset as far as reading pictures needs it (``name``, ``class_names``,
+    ``num_classes``, ``info`` with the pixel range and standardisation): as training recorded
+    it in the config, or, for a run from before nnzoo recorded it, loaded from its files."""
+    import nnzoo
+
+    recorded = config.get("data_description")
+    if recorded:
+        return SimpleNamespace(**recorded)
+    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+    return nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=data_dir,
+                              **config.get("data_options", {}))
+
+
+def class_names_of(data) -> list[str]:
+    return data.class_names or [str(i) for i in range(data.num_classes)]
 
 
 def top_classes(model, x, names: list[str], k: int) -> list[tuple[str, float | None]]:
@@ -58,9 +77,8 @@ def predict(run, images, *, top: int = 3, data_dir=None) -> list[dict]:
     check_run_classifies_images(config)
     pictures = [(path, read_image(path)) for path in images]  # all readable before any work
     input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
-    data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=data_dir,
-                              **config.get("data_options", {}))
-    names = data.class_names or [str(i) for i in range(data.num_classes)]
+    data = dataset_of_run(config, data_dir)
+    names = class_names_of(data)
     found = []
     for path, picture in pictures:
         x, notes = prepare_for_run(picture, data, input_shape, str(path))
