@@ -8,7 +8,9 @@ For each model, the same initial weights, the same training data, batch size, ep
 - plain: ``DataLoader(TensorDataset(x, y), shuffle=True)``, ``loss.item()`` every step,
   ``torch.optim.Adam`` with its defaults, the model in its default memory format, and written
   with torch.nn's own modules: where nnzoo's model uses its faster CPU tanh
-  (``nnzoo.layers.activations.Tanh``, 2σ(2n) - 1) the plain copy has ``nn.Tanh``, and where it
+  (``nnzoo.layers.activations.Tanh``, 2σ(2n) - 1) the plain copy
+  has ``nn.Tanh``, where it uses ``nnzoo.layers.pooling.AvgPool2d`` (2x2 windows summed as
+  strided additions) the plain copy has ``nn.AvgPool2d``, and where it
   uses ``nnzoo.layers.conv.Conv2d`` (a matrix product when the kernel covers the input, as in
   LeNet-5's C5) the plain copy has ``nn.Conv2d`` with the same weights.
 
@@ -151,11 +153,17 @@ def as_plain_pytorch(model: nn.Module) -> nn.Module:
     """The same network and weights with torch.nn's own modules in place of nnzoo's faster ones."""
     from nnzoo.layers.activations import Tanh
     from nnzoo.layers.conv import Conv2d
+    from nnzoo.layers.pooling import AvgPool2d
 
     for parent in list(model.modules()):
         for child_name, child in parent.named_children():
             if isinstance(child, Tanh):
                 setattr(parent, child_name, nn.Tanh())
+            elif isinstance(child, AvgPool2d):
+                setattr(parent, child_name, nn.AvgPool2d(child.kernel_size, child.stride,
+                                                         child.padding, child.ceil_mode,
+                                                         child.count_include_pad,
+                                                         child.divisor_override))
             elif isinstance(child, Conv2d):
                 plain = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size,
                                   child.stride, child.padding, child.dilation, child.groups,

@@ -90,15 +90,25 @@ def test_modules_and_unknown_names():
 def test_fast_tanh_equals_torch_tanh_in_value_and_gradient():
     from nnzoo.layers.activations import Tanh, fast_tanh
 
-    n = torch.cat([torch.linspace(-40, 40, 20001), torch.tensor([0.0, 1e-8, -1e-8])])
+    n = torch.cat([torch.linspace(-40, 40, 40001), torch.tensor([0.0, 1e-8, -1e-8, 50, -50])])
     assert (fast_tanh(n) - torch.tanh(n)).abs().max() < 5e-7
-    assert fast_tanh(torch.tensor([50.0, -50.0])).tolist() == [1.0, -1.0]
-    x = torch.randn(4, 6, 7, 7).contiguous(memory_format=torch.channels_last).requires_grad_()
+    assert fast_tanh(n)[-2:].tolist() == [1.0, -1.0]
+    x = torch.randn(8, 6, 28, 28).contiguous(memory_format=torch.channels_last).requires_grad_()
     reference = x.detach().clone().requires_grad_()
-    grad = torch.randn(4, 6, 7, 7)
+    grad = torch.randn(8, 6, 28, 28)
     Tanh()(x).backward(grad)
     torch.tanh(reference).backward(grad)
     assert torch.allclose(x.grad, reference.grad, atol=1e-6)
     assert isinstance(Tanh(), torch.nn.Tanh)  # pictures and summaries still see a tanh
-    n64 = torch.randn(10, dtype=torch.float64)
+    n64 = torch.randn(40000, dtype=torch.float64)
     assert torch.equal(fast_tanh(n64), torch.tanh(n64))  # float64 checks stay exact
+
+
+def test_small_tensors_take_torchs_own_tanh():
+    from nnzoo.layers.activations import SIGMOID_ROUTE_MIN_NUMEL, fast_tanh
+
+    small = torch.randn(64, 120, requires_grad=True)  # LeNet-5's C5
+    assert small.numel() < SIGMOID_ROUTE_MIN_NUMEL
+    assert fast_tanh(small).grad_fn.name() == "TanhBackward0"
+    big = torch.randn(64, 6, 28, 28, requires_grad=True)  # C1
+    assert fast_tanh(big).grad_fn.name() != "TanhBackward0"

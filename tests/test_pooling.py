@@ -126,3 +126,31 @@ def test_transposed_convolution_is_the_adjoint_of_convolution():
     lhs = (F.conv2d(x, w, stride=2) * y).sum()
     rhs = (x * conv_transpose2d_scatter(y, w, stride=2)).sum()
     torch.testing.assert_close(lhs, rhs)
+
+
+@pytest.mark.parametrize("channels,size", [(6, 28), (16, 10), (3, 4)])
+def test_avg_pool_2x2_on_channels_last_equals_torch_in_value_and_gradient(channels, size):
+    from nnzoo.layers.pooling import AvgPool2d
+
+    torch.manual_seed(0)
+    x = torch.randn(5, channels, size, size, dtype=torch.float64)
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    pool = AvgPool2d(2, 2)
+    assert pool._is_fast_case(x)
+    y = pool(x)
+    reference = torch.nn.functional.avg_pool2d(x.detach(), 2, 2)
+    torch.testing.assert_close(y, reference)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert torch.autograd.gradcheck(pool, (x,))
+
+
+def test_avg_pool_keeps_torchs_kernel_outside_its_fast_case():
+    from nnzoo.layers.pooling import AvgPool2d
+
+    x = torch.randn(2, 6, 9, 9).contiguous(memory_format=torch.channels_last)
+    for pool, value in [(AvgPool2d(2, 2), x), (AvgPool2d(2, 2), x[..., :8, :8].contiguous()),
+                        (AvgPool2d(3, 2), x), (AvgPool2d(2, 2, ceil_mode=True), x)]:
+        assert not pool._is_fast_case(value)
+        torch.testing.assert_close(pool(value), torch.nn.functional.avg_pool2d(
+            value, pool.kernel_size, pool.stride, ceil_mode=pool.ceil_mode))
+    assert isinstance(AvgPool2d(2), torch.nn.AvgPool2d)

@@ -57,6 +57,31 @@ def test_lenet5_has_the_lecture_parameter_count():
     assert nnzoo.count_params(nnzoo.create("lenet5")) == 61_706
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_lenet5_equals_the_same_network_in_torch_nn_modules(channels_last):
+    # nnzoo's LeNet-5 runs a faster tanh (in place after C1 and C3), pooling and C5: the
+    # numbers must be those of torch.nn's own layers with the same weights.
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nnzoo.create("lenet5")
+    plain = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2, 2),
+                          nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2, 2),
+                          nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(),
+                          nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+    plain.load_state_dict(dict(zip(plain.state_dict(), model.state_dict().values())))
+    x = torch.randn(64, 1, 32, 32)
+    if channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(
+            memory_format=torch.channels_last)
+    out, expected = model(x), plain(x)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    for (name, p), q in zip(model.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
 def test_unknown_model_names_the_closest():
     with pytest.raises(ValueError, match="lenet5"):
         nnzoo.create("lenet-5")

@@ -13,6 +13,10 @@ and min (PyTorch pads max-pooling with −∞). Each is PyTorch's fused kernel, 
 of it: sum is the average times the window size, min is max of the negation. The tests check
 every kind against explicit loops over windows.
 
+``AvgPool2d`` is ``torch.nn.AvgPool2d`` with one faster case: 2x2 windows with stride 2 over a
+channels_last map on the CPU (LeNet-5's S2 and S4) are summed as two strided additions, since
+ATen's kernel vectorises over channels and runs scalar code for six maps.
+
     >>> x = torch.arange(16.0).view(1, 1, 4, 4)
     >>> pool2d(x, "sum", 2)
     tensor([[[[10., 18.],
@@ -92,8 +96,45 @@ def pool1d(x: torch.Tensor, kind: str, kernel_size: int, stride=None, padding=0)
 # four kinds are found in one place; sum and min are written here with the same attributes
 # (kernel_size, stride, padding) so that `nnzoo summary` shows their kernels.
 
-MaxPool1d, MaxPool2d = nn.MaxPool1d, nn.MaxPool2d
-AvgPool1d, AvgPool2d = nn.AvgPool1d, nn.AvgPool2d
+MaxPool1d, MaxPool2d, AvgPool1d = nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d
+
+
+class _AvgPool2x2ChannelsLast(torch.autograd.Function):
+    """y = ¼ (x[2i, 2j] + x[2i, 2j+1] + x[2i+1, 2j] + x[2i+1, 2j+1]) for a channels_last x with
+    even height and width: the (N, H, W, C) memory summed over column pairs, then row pairs."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)  # for its shape and layout (a tanh before it saves it anyway)
+        n, c, h, w = x.shape
+        columns = x.permute(0, 2, 3, 1).reshape(n, h, w // 2, 2, c)
+        pairs = torch.add(columns[:, :, :, 0], columns[:, :, :, 1]).view(n, h // 2, 2, w // 2 * c)
+        y = torch.add(pairs[:, :, 0], pairs[:, :, 1]).mul_(0.25)
+        return y.view(n, h // 2, w // 2, c).permute(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return torch.ops.aten.avg_pool2d_backward(grad, x, [2, 2], [2, 2], [0, 0], False, True,
+                                                  None)
+
+
+class AvgPool2d(nn.AvgPool2d):
+    """``torch.nn.AvgPool2d`` (a subclass, same arguments), faster for 2x2 windows of stride 2
+    over channels_last maps on the CPU (measured: about 2x for LeNet-5's S2 alone)."""
+
+    def _is_fast_case(self, x: torch.Tensor) -> bool:
+        return (x.device.type == "cpu" and x.dim() == 4 and x.shape[-1] % 2 == 0
+                and x.shape[-2] % 2 == 0 and x.shape[1] > 1
+                and x.is_contiguous(memory_format=torch.channels_last)
+                and _pair(self.kernel_size) == (2, 2) and _pair(self.stride or 2) == (2, 2)
+                and _pair(self.padding) == (0, 0) and not self.ceil_mode
+                and self.divisor_override is None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._is_fast_case(x):
+            return _AvgPool2x2ChannelsLast.apply(x)
+        return super().forward(x)
 
 
 class _Pool(nn.Module):

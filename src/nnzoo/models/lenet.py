@@ -25,6 +25,7 @@ from torch import nn
 
 from nnzoo.layers.activations import Tanh
 from nnzoo.layers.conv import Conv2d
+from nnzoo.layers.pooling import AvgPool2d
 from nnzoo.registry import register_model
 
 
@@ -34,9 +35,9 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1):
         super().__init__()
         self.C1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5), Tanh())
-        self.S2 = nn.AvgPool2d(2, 2)
+        self.S2 = AvgPool2d(2, 2)  # torch's, faster for these 2x2 windows on the CPU
         self.C3 = nn.Sequential(nn.Conv2d(6, 16, 5), Tanh())
-        self.S4 = nn.AvgPool2d(2, 2)
+        self.S4 = AvgPool2d(2, 2)
         self.C5 = nn.Sequential(Conv2d(16, 120, 5), Tanh())  # 5x5 on 5x5: one matmul
         self.F6 = nn.Sequential(nn.Linear(120, 84), Tanh())
         self.output = nn.Linear(84, num_classes)
