@@ -19,12 +19,13 @@ Every run is a fresh Python process (spawned), so no path inherits another's pro
 (``nnzoo.train.host_allocator``), and a plain loop run after it in the same process would get
 that speed-up too. Training throughput counts training steps only (nnzoo's validation pass is
 left out), over the whole run and after the first epoch ("steady": the compiled path,
-``--compile``, compiles during its first epoch). Each path runs ``--repeats`` times,
-interleaved, and the run with the best steady rate is reported (the machine is shared). On a
-shared machine single runs swing by ±20 %, so the table also gives "paired": for each repeat,
-a path's steady rate over the plain run next to it, and the median of those ratios (the more
-robust of the two figures). The
-achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
+``--compile``, compiles during its first epoch). Each path runs ``--repeats`` times, and the
+run with the best steady rate is reported (the machine is shared). The paths' processes of a
+repeat take turns: set-up, then epoch by epoch, then the test, one process computing at a time.
+On this shared machine the same code swings by ±20-40 % from one minute to the next, so the
+table also gives "paired": each epoch's rate over the rate of the same plain epoch run just
+before it, and the median of those ratios over every epoch after the first of every repeat
+(with their quartiles): the robust figure. The achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
 hooks) times 3 for forward + backward, times samples/s; the peak is the best float32 ``torch.mm``
 rate of this machine, measured before and after each model's runs (the best counts). Models:
 LeNet-5 on the embedded digits at 32x32; the CIFAR ResNet-20 on a CIFAR-10 subset when its
@@ -47,7 +48,6 @@ import platform
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -133,17 +133,55 @@ def build(name: str) -> nn.Module:
 
 
 def rates(samples_per_epoch: int, epoch_seconds: list[float]) -> dict:
-    """Samples/s over the whole run, and after the first epoch (warm-up or compilation)."""
+    """Samples/s over the whole run, after the first epoch (warm-up or compilation), and of each
+    epoch."""
     later = epoch_seconds[1:] or epoch_seconds
     return {"samples_per_second": samples_per_epoch * len(epoch_seconds) / sum(epoch_seconds),
             "steady_samples_per_second": samples_per_epoch * len(later) / sum(later),
+            "epoch_samples_per_second": [samples_per_epoch / s for s in epoch_seconds],
             "first_epoch_seconds": epoch_seconds[0], "train_seconds": sum(epoch_seconds)}
 
 
-def train_nnzoo(name, data, epochs, batch_size, lr, compile=False):
+class Baton:
+    """The machine, passed round a ring of processes: ``take`` waits for this process's turn,
+    ``pass_on`` gives the next process its turn, so only one of them computes at a time."""
+
+    TIMEOUT = 1800  # seconds: a process that died would otherwise leave the others waiting
+
+    def __init__(self, mine, after):
+        self.mine, self.after = mine, after
+
+    def take(self) -> None:
+        if not self.mine.acquire(timeout=self.TIMEOUT):
+            raise TimeoutError("the process before this one in the ring stopped passing turns")
+
+    def pass_on(self) -> None:
+        self.after.release()
+
+    def hand_over(self) -> None:
+        """End this turn and wait for the next one."""
+        self.pass_on()
+        self.take()
+
+
+class TakeTurns:
+    """An ``nnzoo.fit`` callback: hands the machine on after set-up and after each epoch (its
+    seconds already measured, its validation done), and waits for it back."""
+
+    def __init__(self, baton: Baton):
+        self.baton = baton
+
+    def on_train_begin(self, state) -> None:
+        self.baton.hand_over()
+
+    def on_epoch_end(self, state) -> None:
+        self.baton.hand_over()
+
+
+def train_nnzoo(name, data, epochs, batch_size, lr, baton: Baton, compile=False):
     model = build(name)
     result = nnzoo.fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, device="cpu",
-                       seed=SEED, progress=False, compile=compile)
+                       seed=SEED, progress=False, compile=compile, callbacks=[TakeTurns(baton)])
     samples = result.samples_per_second * result.train_seconds / result.epochs  # per epoch
     return {**rates(round(samples), [row["seconds"] for row in result.history]),
             "test_top1": result.test["top1"]}
@@ -173,13 +211,14 @@ def as_plain_pytorch(model: nn.Module) -> nn.Module:
     return model
 
 
-def train_plain(name, data, epochs, batch_size, lr):
+def train_plain(name, data, epochs, batch_size, lr, baton: Baton):
     """The way most tutorials write it."""
     model = as_plain_pytorch(build(name))
     loader = DataLoader(TensorDataset(data.train.x, data.train.y), batch_size=batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(SEED))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     epoch_seconds = []
+    baton.hand_over()  # set-up done
     for _ in range(epochs):
         model.train()
         epoch_start = time.perf_counter()
@@ -191,6 +230,7 @@ def train_plain(name, data, epochs, batch_size, lr):
             optimizer.step()
             running += loss.item()
         epoch_seconds.append(time.perf_counter() - epoch_start)
+        baton.hand_over()
     model.eval()
     correct = 0
     with torch.no_grad():
@@ -199,20 +239,48 @@ def train_plain(name, data, epochs, batch_size, lr):
     return {**rates(len(data.train), epoch_seconds), "test_top1": correct / len(data.test)}
 
 
-def trial(path: str, name: str, samples: int, epochs: int, batch_size: int, lr: float) -> dict:
-    """One training run of one path (plain, nnzoo or nnzoo+compile)."""
-    data = load_data(name, samples)
-    if path == "plain":
-        return train_plain(name, data, epochs, batch_size, lr)
-    return train_nnzoo(name, data, epochs, batch_size, lr, compile=path == "nnzoo+compile")
+def trial_in_turn(path: str, turns: list, index: int, results, name: str, samples: int,
+                  epochs: int, batch_size: int, lr: float) -> None:
+    """One training run of one path (plain, nnzoo or nnzoo+compile), in its turns: set-up, each
+    epoch and the test, each one while the other paths' processes wait."""
+    baton = Baton(turns[index], turns[(index + 1) % len(turns)])
+    baton.take()
+    try:
+        data = load_data(name, samples)
+        if path == "plain":
+            result = train_plain(name, data, epochs, batch_size, lr, baton)
+        else:
+            result = train_nnzoo(name, data, epochs, batch_size, lr, baton,
+                                 compile=path == "nnzoo+compile")
+        results.put((path, result))
+    except Exception as err:  # the others must not wait for turns this process will not take
+        results.put((path, {"error": f"{type(err).__name__}: {err}"}))
+        for _ in range(epochs + 2):
+            baton.pass_on()
+        raise
+    baton.pass_on()
 
 
-def in_fresh_process(*args) -> dict:
-    """:func:`trial` in a new interpreter, so no run inherits another's process state (the
-    allocator thresholds ``nnzoo.fit`` raises, warmed caches, compiled graphs in memory)."""
+def in_turns(paths: list[str], *args) -> dict[str, dict]:
+    """Each path's run in a fresh interpreter (no run inherits another's process state: the
+    allocator thresholds ``nnzoo.fit`` raises, warmed caches, compiled graphs), the processes
+    taking turns epoch by epoch, so that epoch i of every path runs under the same machine load
+    and their rates can be paired."""
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        return pool.submit(trial, *args).result()
+    turns = [spawn.Semaphore(0) for _ in paths]
+    results = spawn.Queue()
+    processes = [spawn.Process(target=trial_in_turn, args=(path, turns, i, results, *args))
+                 for i, path in enumerate(paths)]
+    for process in processes:
+        process.start()
+    turns[0].release()
+    found = dict(results.get(timeout=Baton.TIMEOUT) for _ in paths)
+    for process in processes:
+        process.join()
+    failed = {path: r["error"] for path, r in found.items() if "error" in r}
+    if failed:
+        raise RuntimeError(f"benchmark runs failed: {failed}")
+    return found
 
 
 def main(argv=None) -> int:
@@ -246,13 +314,12 @@ def main(argv=None) -> int:
         flops = 3 * forward_flops(build(name), data.train.x)
         paths = ["plain", "nnzoo"] + (["nnzoo+compile"] if args.compile else [])
         trials = {path: [] for path in paths}
-        for repeat in range(args.repeats):  # interleaved, so all paths see the same machine load
+        for repeat in range(args.repeats):
+            found = in_turns(paths, name, args.samples, epochs, batch_size, args.lr)
             for path in paths:
-                trial_result = in_fresh_process(path, name, args.samples, epochs, batch_size,
-                                                args.lr)
-                trials[path].append(trial_result)
+                trials[path].append(found[path])
                 print(f"  {name} {path}, run {repeat + 1}/{args.repeats}: "
-                      f"{trial_result['steady_samples_per_second']:,.0f} samples/s steady",
+                      f"{found[path]['steady_samples_per_second']:,.0f} samples/s steady",
                       file=sys.stderr, flush=True)
         runs = {path: {**max(t, key=lambda r: r["steady_samples_per_second"]),
                        "all_samples_per_second": [r["samples_per_second"] for r in t],
@@ -260,10 +327,14 @@ def main(argv=None) -> int:
                 for path, t in trials.items()}
         peaks.append(matmul_peak())
         for path, run in runs.items():
-            run["paired_steady_vs_plain"] = [
-                mine["steady_samples_per_second"] / plain["steady_samples_per_second"]
-                for mine, plain in zip(trials[path], trials["plain"])]
+            run["paired_steady_vs_plain"] = [  # epoch i of this path over epoch i of plain
+                mine_rate / plain_rate
+                for mine, plain in zip(trials[path], trials["plain"])
+                for mine_rate, plain_rate in zip(mine["epoch_samples_per_second"][1:],
+                                                 plain["epoch_samples_per_second"][1:])]
             run["median_paired_steady_vs_plain"] = statistics.median(run["paired_steady_vs_plain"])
+            quartiles = statistics.quantiles(run["paired_steady_vs_plain"], n=4)
+            run["paired_quartiles"] = [quartiles[0], quartiles[2]]
             run["gflops"] = flops * run["steady_samples_per_second"] / 1e9
             for key in ("samples_per_second", "steady_samples_per_second"):
                 run[f"{key}_vs_plain"] = run[key] / runs["plain"][key]
@@ -294,8 +365,15 @@ def main(argv=None) -> int:
                   f"{run['first_epoch_seconds']:>6.1f}s {run['test_top1']:>6.3f} "
                   f"{run['gflops']:>7.2f} {100 * run['share_of_peak']:>5.1f}%")
     print("samples/s: whole run, first epoch included (best run); steady: after the first epoch "
-          "(the compiled path compiles during it; best run); paired: median over the repeats of "
-          "steady / the plain run beside it. GFLOP/s and % of the matmul peak: best steady rate.")
+          "(the compiled path compiles during it; best run); paired: median, over every epoch "
+          "after the first of every repeat, of the epoch's rate over the same plain epoch run "
+          "just before it (the paths take turns epoch by epoch). GFLOP/s and % of the matmul "
+          "peak: best steady rate.")
+    for r in rows:
+        for path in [p for p in ("nnzoo", "nnzoo+compile") if p in r]:
+            low, high = r[path]["paired_quartiles"]
+            print(f"{r['model']} {path}: paired ratios' quartiles {low:.2f}x to {high:.2f}x over "
+                  f"{len(r[path]['paired_steady_vs_plain'])} epoch pairs")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "matmul_peak_gflops": peak,
