@@ -28,12 +28,12 @@ def run(args) -> int:
     from nnzoo.train import evaluate
     from nnzoo.train.losses import get_loss
     from nnzoo.train.loop import check_input_fits, check_targets_fit, decides_by_own_rule
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.train.run_folder import load_run, run_input_shape
 
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")
-    input_shape = config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape
-    data = nnzoo.load_dataset(data_name, input_shape=tuple(input_shape), data_dir=args.data_dir,
+    input_shape = run_input_shape(config)
+    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=args.data_dir,
                               **config.get("data_options", {}) if data_name == config.get("data") else {})
     split = getattr(data, args.split)
     task = config.get("task") or data.task

@@ -40,12 +40,11 @@ def output_path(run_path: str, out: str | None, default_name: str):
 
 
 def run(args) -> int:
-    import nnzoo
     from nnzoo.explain.filters import filters_figure, first_layer_weights, save_png, stage_name
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.train.run_folder import load_run, run_input_shape
 
     model, config = load_run(args.run_path)
-    input_shape = config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape
+    input_shape = run_input_shape(config)
     name, weight, what = first_layer_weights(model, input_shape, config["model"])
     path = output_path(args.run_path, args.out, "filters.png")
     layer = stage_name(name) if what == "kernels" else name  # a dense layer keeps its index

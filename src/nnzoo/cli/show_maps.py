@@ -29,8 +29,9 @@ def load_input(args, config):
     from nnzoo.data.own_images import FORMS, prepare_for_run, read_image
     from nnzoo.errors import NnzooError
     from nnzoo.explain.predictions import dataset_of_run
+    from nnzoo.train.run_folder import run_input_shape
 
-    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+    input_shape = run_input_shape(config)
     if args.input.lstrip("-").isdigit():
         data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=args.data_dir,
                                   **config.get("data_options", {}))
@@ -51,7 +52,7 @@ def load_input(args, config):
                          f"image file.")
     picture = read_image(path)
     if config.get("data") in FORMS:  # made like the dataset's images, as the network knows them
-        data = dataset_of_run(config, args.data_dir)
+        data = dataset_of_run(config, input_shape, args.data_dir)
         x, notes = prepare_for_run(picture, data, input_shape, str(path))
         return x, "; ".join([path.name, *notes]), path.stem
     return fit_images(picture, input_shape, path.name), path.name, path.stem

@@ -30,7 +30,7 @@ def check_run_classifies_images(config: dict) -> None:
                          f"image dataset ({', '.join(FORMS)}). Use `nnzoo eval` for other runs.")
 
 
-def dataset_of_run(config: dict, data_dir=None):
+def dataset_of_run(config: dict, input_shape, data_dir=None):
     """The run's dataset as far as reading pictures needs it (``name``, ``class_names``,
     ``num_classes``, ``info`` with the pixel range and standardisation): as training recorded
     it in the config, or, for a run from before nnzoo recorded it, loaded from its files."""
@@ -39,13 +39,8 @@ def dataset_of_run(config: dict, data_dir=None):
     recorded = config.get("data_description")
     if recorded:
         return SimpleNamespace(**recorded)
-    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
     return nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=data_dir,
                               **config.get("data_options", {}))
-
-
-def class_names_of(data) -> list[str]:
-    return data.class_names or [str(i) for i in range(data.num_classes)]
 
 
 def top_classes(model, x, names: list[str], k: int) -> list[tuple[str, float | None]]:
@@ -67,18 +62,17 @@ def predict(run, images, *, top: int = 3, data_dir=None) -> list[dict]:
     ``top`` [(class name, probability or None), ...], ``notes`` (what the preparation did),
     ``picture`` (C, H, W) as read and ``seen`` (the image the network was given; for a flat or
     row-by-row input, the dataset's own image form)."""
-    import nnzoo
     from nnzoo.data.own_images import as_dataset_image, prepare_for_run, read_image
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.train.run_folder import load_run, run_input_shape
 
     if top < 1:
         raise NnzooError(f"--top must be at least 1 (got {top}).")
     model, config = load_run(run)
     check_run_classifies_images(config)
     pictures = [(path, read_image(path)) for path in images]  # all readable before any work
-    input_shape = tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
-    data = dataset_of_run(config, data_dir)
-    names = class_names_of(data)
+    input_shape = run_input_shape(config)
+    data = dataset_of_run(config, input_shape, data_dir)
+    names = data.class_names or [str(i) for i in range(data.num_classes)]
     found = []
     for path, picture in pictures:
         x, notes = prepare_for_run(picture, data, input_shape, str(path))

@@ -202,6 +202,14 @@ def read_config(path) -> tuple[dict, Path]:
     return config, weights
 
 
+def run_input_shape(config: dict) -> tuple[int, ...]:
+    """The input shape (one sample) a run was trained with: its config's, else its model's
+    default."""
+    import nnzoo
+
+    return tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+
+
 def load_run(path):
     """Rebuild the model of a run folder (or weights file) with its trained weights.
 
