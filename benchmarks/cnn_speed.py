@@ -8,11 +8,11 @@ For each model, the same initial weights, the same training data, batch size, ep
 - plain: ``DataLoader(TensorDataset(x, y), shuffle=True)``, ``loss.item()`` every step,
   ``torch.optim.Adam`` with its defaults, the model in its default memory format, and written
   with torch.nn's own modules: where nnzoo's model uses its faster CPU tanh
-  (``nnzoo.layers.activations.Tanh``, 2σ(2n) - 1) the plain copy
-  has ``nn.Tanh``, where it uses ``nnzoo.layers.pooling.AvgPool2d`` (2x2 windows summed as
-  strided additions) the plain copy has ``nn.AvgPool2d``, and where it
-  uses ``nnzoo.layers.conv.Conv2d`` (a matrix product when the kernel covers the input, as in
-  LeNet-5's C5) the plain copy has ``nn.Conv2d`` with the same weights.
+  (``nnzoo.layers.activations.Tanh``, 2σ(2n) - 1) the plain copy has ``nn.Tanh``, where it
+  uses ``nnzoo.layers.pooling.AvgPool2d`` (2x2 windows summed as strided additions) the plain
+  copy has ``nn.AvgPool2d``, and where it uses ``nnzoo.layers.conv.Conv2d`` (a matrix product
+  when the kernel covers the input, as in LeNet-5's C5) the plain copy has ``nn.Conv2d`` with
+  the same weights.
 
 Every run is a fresh Python process (spawned), so no path inherits another's process state:
 ``nnzoo.fit`` raises glibc's malloc thresholds for the whole process
@@ -25,8 +25,9 @@ repeat take turns: set-up, then epoch by epoch, then the test, one process compu
 On this shared machine the same code swings by ±20-40 % from one minute to the next, so the
 table also gives "paired": each epoch's rate over the rate of the same plain epoch run just
 before it, and the median of those ratios over every epoch after the first of every repeat
-(with their quartiles): the robust figure. The achieved FLOP rate is the forward FLOPs of every Conv2d and Linear layer (2·MACs, counted with
-hooks) times 3 for forward + backward, times samples/s; the peak is the best float32 ``torch.mm``
+(with their quartiles): the robust figure. The achieved FLOP rate is the forward FLOPs of
+every Conv2d and Linear layer (2·MACs, counted with hooks) times 3 for forward + backward,
+times samples/s; the peak is the best float32 ``torch.mm``
 rate of this machine, measured before and after each model's runs (the best counts). Models:
 LeNet-5 on the embedded digits at 32x32; the CIFAR ResNet-20 on a CIFAR-10 subset when its
 files are in the data folder, else on synthetic 32x32x3 images (ten smooth class templates plus

@@ -127,7 +127,7 @@ class AvgPool2d(nn.AvgPool2d):
         return (x.device.type == "cpu" and x.dim() == 4 and x.shape[-1] % 2 == 0
                 and x.shape[-2] % 2 == 0 and x.shape[1] > 1
                 and x.is_contiguous(memory_format=torch.channels_last)
-                and _pair(self.kernel_size) == (2, 2) and _pair(self.stride or 2) == (2, 2)
+                and _pair(self.kernel_size) == (2, 2) and _pair(self.stride) == (2, 2)
                 and _pair(self.padding) == (0, 0) and not self.ceil_mode
                 and self.divisor_override is None)
 

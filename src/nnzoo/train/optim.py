@@ -17,6 +17,7 @@ import torch
 from nnzoo.errors import NnzooError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
+SCHEDULES = ("constant", "inverse", "step", "cosine")
 
 
 class Adam(torch.optim.Adam):
@@ -65,7 +66,6 @@ class Adam(torch.optim.Adam):
             return False
         params = group["params"]
         return len({(p.device, p.dtype) for p in params}) == 1
-SCHEDULES = ("constant", "inverse", "step", "cosine")
 
 
 def make_optimizer(params, name: str, lr: float, *, momentum: float = 0.9,
