@@ -87,6 +87,12 @@ def test_unknown_model_names_the_closest():
         nnzoo.create("lenet-5")
 
 
+@pytest.mark.parametrize("name, cell", [("lstm", "lstm"), ("Elman", "rnn"), ("cwrnn", "clockwork")])
+def test_a_cell_name_as_a_model_says_how_to_train_the_cell(name, cell):
+    with pytest.raises(nnzoo.NnzooError, match=f"-o cell={cell}`"):
+        nnzoo.create(name)
+
+
 def test_unknown_option_lists_accepted_ones():
     with pytest.raises(ValueError, match="num_classes"):
         nnzoo.create("lenet5", width=3)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from nnzoo.errors import NnzooError
+from nnzoo.layers.cell_names import CELL_ALIASES, CELLS
 from nnzoo.option_types import check_option_type
 
 FAMILIES = ("feed-forward", "convolutional", "recurrent", "classic", "generative")
@@ -88,10 +89,6 @@ def _load_all() -> None:
     _loaded = True
 
 
-# other names people try for the sequence models' cells (``-o cell=...``)
-CELL_ALIASES = {"elman": "rnn", "cwrnn": "clockwork"}
-
-
 def get_entry(name: str) -> ModelEntry:
     """The registry entry for ``name``; an unknown name lists the closest ones."""
     _load_all()
@@ -99,8 +96,6 @@ def get_entry(name: str) -> ModelEntry:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    from nnzoo.models.sequence import CELLS  # loaded with every model above
-
     cell = CELL_ALIASES.get(name.lower(), name.lower())
     if cell in CELLS:
         hint = (f" {name} is a recurrent cell: train it inside a sequence model, e.g. `nnzoo train "
@@ -134,7 +129,12 @@ def create(name: str, **config):
         )
     for key, value in config.items():
         check_option_type(f"Model {name!r}", key, value, accepted[key])
-    return entry.factory(**config)
+    model = entry.factory(**config)
+    try:  # what a run records, so that its model can be built again by name
+        model.nnzoo_created = {"model": name, "options": dict(config)}
+    except AttributeError:  # pragma: no cover - a factory returning a frozen object
+        pass
+    return model
 
 
 def count_params(model) -> int:

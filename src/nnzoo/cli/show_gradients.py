@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-LABELS = {"rnn": "Elman RNN (tanh)", "irnn": "IRNN (ReLU, W_hh = I)", "lstm": "LSTM",
-          "peephole": "peephole LSTM", "coupled": "coupled-gate LSTM", "gru": "GRU",
-          "jordan": "Jordan network (dL/dy_t)", "clockwork": "Clockwork RNN (periods 1-8)"}
-CELL_NAMES = tuple(LABELS)  # nnzoo.models.sequence.CELLS, named here so --help needs no torch
+from nnzoo.layers.cell_names import CELL_NAMES, CELLS  # torch-free, so --help stays light
+
+LABELS = {name: cell.label for name, cell in CELLS.items()}
+# Jordan's network feeds back its output y_t, not h_t, so its curve is of dL/dy_t.
+LABELS["jordan"] += " (dL/dy_t)"
 
 
 def add_parser(sub) -> None:
@@ -40,7 +41,7 @@ def run(args) -> int:
     from nnzoo.errors import NnzooError
     from nnzoo.explain.gradients import gradients_figure, hidden_state_gradients, train_steps
     from nnzoo.models.sequence import Forecaster
-    from nnzoo.train.run_folder import atomic_write_bytes
+    from nnzoo.runs import atomic_write_bytes
 
     if args.length < 2 or args.hidden < 1 or args.steps < 0 or args.batch < 1:
         raise NnzooError(f"show gradients needs --length >= 2, --hidden >= 1, --steps >= 0 and "

@@ -30,7 +30,7 @@ def perceptron_demo(out: Path, *, seed: int = 0) -> list[Path]:
 
     import nnzoo
     from nnzoo.explain.decision import CLASS_COLOURS, grid_limits, mark_points, plot_line
-    from nnzoo.models.perceptron import plot_errors
+    from nnzoo.explain.perceptron import plot_errors
 
     data = nnzoo.load_dataset("blobs", noise=NOISE)
     x, y = data.train.x[:SAMPLES], data.train.y[:SAMPLES]

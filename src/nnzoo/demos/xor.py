@@ -39,7 +39,7 @@ def xor_demo(out: Path, *, seed: int = 0) -> list[Path]:
 
     import nnzoo
     from nnzoo.explain.decision import plot_decision_regions, plot_line
-    from nnzoo.models.perceptron import plot_errors
+    from nnzoo.explain.perceptron import plot_errors
 
     xor = nnzoo.load_dataset("xor").train
     x, y = xor.x, xor.y

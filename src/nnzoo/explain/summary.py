@@ -15,6 +15,7 @@ order (a Hopfield net, a Boltzmann machine, an RBM, an RBF net) gives its own ro
 ``layer_rows()`` method: a list of dicts with the fields of :class:`Row`. A model whose forward
 runs only part of it (a GAN's forward is its discriminator) names the parts to trace through
 ``summary_parts(input_shape)``: a list of ``(prefix, module, input_shape, input_name)``.
+These hooks, and the others models may offer, are declared in :mod:`nnzoo.models._hooks`.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from torch import nn
 from nnzoo.errors import NnzooError
 from nnzoo.layers.activations import activation_module
 from nnzoo.registry import register_model
-from nnzoo.train.losses import mean_squared_error
+from nnzoo.losses import mean_squared_error
 
 NOISES = ("masking", "gaussian")
 

@@ -31,14 +31,9 @@ import torch
 from torch import nn
 
 from nnzoo.errors import NnzooError
+from nnzoo.layers.cell_names import CELLS  # cell name → its nnzoo.layers class and options
 from nnzoo.registry import register_model
 
-# cell name → (layer class name in nnzoo.layers, keyword arguments)
-CELLS = {
-    "rnn": ("RNN", {}), "irnn": ("RNN", {"nonlinearity": "relu"}), "lstm": ("LSTM", {}),
-    "peephole": ("LSTM", {"peephole": True}), "coupled": ("LSTM", {"coupled": True}),
-    "gru": ("GRU", {}), "jordan": ("JordanRNN", {}), "clockwork": ("ClockworkRNN", {}),
-}
 ONE_LAYER_CELLS = ("jordan", "clockwork")  # one unidirectional layer, no dropout between layers
 
 
@@ -51,7 +46,7 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: in
 
     if cell not in CELLS:
         raise NnzooError(f"Unknown recurrent cell {cell!r}; expected one of {', '.join(CELLS)}.")
-    kind, extra = CELLS[cell]
+    kind, extra = CELLS[cell].layer, CELLS[cell].options
     if periods is not None:
         if cell != "clockwork":
             raise NnzooError(f"periods={periods!r} is an option of cell='clockwork' (its modules' "
