@@ -11,7 +11,7 @@ from nnzoo.errors import NnzooError
 from nnzoo.explain.reconstructions import reconstruction_errors, reconstruction_pictures
 from nnzoo.models.autoencoder import corrupt
 from nnzoo.models.conv_autoencoder import _count
-from nnzoo.train.run_folder import RunFolder
+from nnzoo.runs import RunFolder
 
 
 @pytest.fixture(scope="module")

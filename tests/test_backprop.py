@@ -121,14 +121,18 @@ def test_bad_configurations_are_named():
         BackpropMLP([2, 1]).step(0.1)
 
 
-def test_rule_runs_through_the_trainer_signature(tmp_path):
-    from nnzoo.models.backprop import fit_backprop
+def test_rule_runs_through_the_run_lifecycle(tmp_path):
+    from nnzoo.train.fitting import learner_for
+    from nnzoo.train.rules import BackpropLearner
 
     entry = nnzoo.get_entry("mlp-backprop")
-    assert entry.family == "classic" and entry.defaults["trainer"].endswith(":fit_backprop")
     torch.manual_seed(0)
-    result = fit_backprop(nnzoo.create("mlp-backprop"), nnzoo.load_dataset("xor"), epochs=300,
-                          lr=2.0, optimizer="adam", momentum=0.9, out=tmp_path / "run")
+    model = nnzoo.create("mlp-backprop")
+    assert entry.family == "classic" and learner_for(model) is BackpropLearner
+    with pytest.raises(NnzooError, match="does not take momentum, optimizer"):
+        nnzoo.fit(model, nnzoo.load_dataset("xor"), epochs=3, optimizer="adam", momentum=0.9)
+    result = nnzoo.fit(model, nnzoo.load_dataset("xor"), epochs=300, lr=2.0,
+                       out=tmp_path / "run", progress=None)
     assert len(result.history) == 300 and result.history[-1]["loss"] < result.history[0]["loss"]
     assert set(result.test) == {"loss", "top1"}
     assert {"config.json", "metrics.json", "weights.safetensors", "curves.png"} <= \

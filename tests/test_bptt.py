@@ -1,5 +1,6 @@
 """Truncated BPTT: columns and chunks, state detached at chunk boundaries, a model that learns."""
 
+import functools
 import json
 
 import pytest
@@ -8,7 +9,10 @@ from torch import nn
 
 import nnzoo
 from nnzoo.layers import LSTM
-from nnzoo.train.bptt import batchify, bptt_step, chunks, detach_state, evaluate_stream, fit_bptt
+from nnzoo.train.bptt import (BPTTLearner, batchify, bptt_step, chunks, detach_state,
+                              evaluate_stream)
+
+fit_bptt = functools.partial(nnzoo.fit, learner=BPTTLearner)
 
 
 class FloatStreamModel(nn.Module):
@@ -88,7 +92,7 @@ def test_char_lm_learns_the_corpus_and_writes_a_run(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "test_bpc" in metrics and metrics["epochs"] == 4
     assert model.alphabet == data.info["alphabet"]  # set by the trainer, saved with the weights
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.runs import load_run
 
     loaded, _ = load_run(tmp_path / "run")
     assert loaded.sample("The ", 20, 0.0) == model.cpu().sample("The ", 20, 0.0)

@@ -30,7 +30,7 @@ def test_early_stopping_waits_patience_epochs_then_restores_best():
 
 
 def test_checkpoint_writes_weights_every_n_epochs(tmp_path):
-    from nnzoo.train.run_folder import RunFolder, read_config
+    from nnzoo.runs import RunFolder
 
     model = torch.nn.Linear(2, 1)
     saver = Checkpoint(RunFolder(tmp_path), every=2)
@@ -66,7 +66,7 @@ def test_save_result_writes_weights_then_metrics(tmp_path):
     metrics.json adds the details (the history)."""
     import json
 
-    from nnzoo.train.run_folder import RunFolder, read_config
+    from nnzoo.runs import RunFolder, read_config
 
     model = torch.nn.Linear(2, 1)
     RunFolder(tmp_path / "run").save_result(model, {"model": "mlp"}, {"top1": 0.5},

@@ -1,3 +1,4 @@
+import functools
 import json
 from dataclasses import replace
 
@@ -10,7 +11,9 @@ import nnzoo
 from nnzoo.data import Split
 from nnzoo.errors import NnzooError
 from nnzoo.models.gan import GAN
-from nnzoo.train.gan import fit_gan, gan_losses, to_tanh_range
+from nnzoo.train.gan import GANLearner, gan_losses, to_tanh_range
+
+fit_gan = functools.partial(nnzoo.fit, learner=GANLearner)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def test_the_environment_variable_leaves_the_allocator_alone(monkeypatch):
 
 def test_fit_on_the_cpu_raises_them(monkeypatch):
     calls = []
-    monkeypatch.setattr("nnzoo.train.loop.keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr("nnzoo.train.scoring.keep_freed_memory", lambda: calls.append(1) or True)
     data = nnzoo.load_dataset("xor")
     nnzoo.fit(nnzoo.create("mlp", in_features=2, hidden=(4,), num_classes=2), data, epochs=1,
               batch_size=4, device="cpu", progress=False)

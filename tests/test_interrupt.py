@@ -35,9 +35,9 @@ class CtrlCAtStep:
 def interrupt_cli_training(monkeypatch, at: int):
     """Ctrl-C as ``nnzoo train`` takes its ``at``-th training batch (shuffled batches only:
     evaluation takes its batches in order)."""
-    import nnzoo.train.loop as loop
+    import nnzoo.train.gradient as gradient
 
-    batches, taken = loop.iterate_batches, CtrlC(lambda: None, at)
+    batches, taken = gradient.iterate_batches, CtrlC(lambda: None, at)
 
     def with_ctrl_c(split, batch_size, **kwargs):
         for batch in batches(split, batch_size, **kwargs):
@@ -45,7 +45,7 @@ def interrupt_cli_training(monkeypatch, at: int):
                 taken()
             yield batch
 
-    monkeypatch.setattr(loop, "iterate_batches", with_ctrl_c)
+    monkeypatch.setattr(gradient, "iterate_batches", with_ctrl_c)
 
 
 def blobs_mlp():
@@ -82,19 +82,17 @@ def test_fit_stopped_in_its_first_epoch_raises_keyboard_interrupt_and_writes_no_
 
 def test_trainers_that_fail_their_own_checks_leave_the_folder_free(tmp_path):
     from nnzoo.errors import NnzooError
-    from nnzoo.models.perceptron import fit_rule
-    from nnzoo.train.gan import fit_gan
 
     data = nnzoo.load_dataset("blobs")
     wrong = replace(data, train=replace(data.train, y=data.train.y.float() + 0.5))
     with pytest.raises(NnzooError, match="labels"):
-        fit_rule(nnzoo.create("perceptron"), wrong, epochs=2, out=tmp_path / "p")
+        nnzoo.fit(nnzoo.create("perceptron"), wrong, epochs=2, out=tmp_path / "p")
     assert not (tmp_path / "p").exists()
-    fit_rule(nnzoo.create("perceptron"), data, epochs=2, out=tmp_path / "p")  # same folder
+    nnzoo.fit(nnzoo.create("perceptron"), data, epochs=2, out=tmp_path / "p")  # same folder
     assert (tmp_path / "p" / "metrics.json").exists()
     digits = nnzoo.load_dataset("digits", input_shape=(1, 32, 32))
     with pytest.raises(NnzooError, match="fewer than one batch"):
-        fit_gan(nnzoo.create("gan"), digits, epochs=1, batch_size=5000, progress=False,
+        nnzoo.fit(nnzoo.create("gan"), digits, epochs=1, batch_size=5000, progress=False,
                 out=tmp_path / "g")
     assert not (tmp_path / "g").exists()
 
@@ -106,7 +104,7 @@ def test_cli_exits_130_and_says_what_was_kept(monkeypatch, tmp_path, capsys):
                  "--out", str(out), "--no-progress"])
     captured = capsys.readouterr()
     assert code == 130
-    assert "interrupted in epoch 3 of 5; kept the 2 epochs that had finished" in captured.err
+    assert "interrupted in epoch 3 of 5 by SIGINT; kept the 2 epochs that had finished" in captured.err
     assert f"run written to {out}" in captured.out and "Traceback" not in captured.err
     assert (out / "decision_regions.png").exists()  # the task's pictures, as after a full run
     assert main(["eval", str(out)]) == 0  # the kept run is a run like any other
@@ -121,17 +119,16 @@ def test_cli_stopped_in_the_first_epoch_leaves_no_folder_behind(monkeypatch, tmp
 
 
 def test_truncated_bptt_keeps_finished_epochs(tmp_path):
-    import nnzoo.train.bptt as bptt
 
     torch.manual_seed(0)
     data = nnzoo.load_dataset("text", seq_len=50)
     data = replace(data, train=data.train.take(torch.arange(40)))
     model = nnzoo.create("char-lm", num_classes=data.num_classes, hidden_size=8)
     ctrl_c = CtrlCAtStep(10 ** 6)
-    bptt.fit_bptt(model, data, epochs=1, batch_size=16, progress=False, callbacks=[ctrl_c])
+    nnzoo.fit(model, data, epochs=1, batch_size=16, progress=False, callbacks=[ctrl_c])
     steps = ctrl_c.on_step_end.calls  # in one epoch
     with pytest.raises(TrainingInterrupted) as stopped:
-        bptt.fit_bptt(model, data, epochs=3, batch_size=16, progress=False, out=tmp_path / "run",
+        nnzoo.fit(model, data, epochs=3, batch_size=16, progress=False, out=tmp_path / "run",
                       callbacks=[CtrlCAtStep(steps + 1)])
     assert (stopped.value.result.interrupted_in, stopped.value.result.epochs) == (2, 1)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["interrupted_in_epoch"] == 2
@@ -146,8 +143,39 @@ def test_gan_keeps_finished_epochs(monkeypatch, tmp_path):
     model = nnzoo.create("gan", z_dim=8, width=4)
     monkeypatch.setattr(gan, "gan_losses", CtrlC(gan.gan_losses, 2 * 2 + 1))  # 2 steps an epoch
     with pytest.raises(TrainingInterrupted) as stopped:
-        gan.fit_gan(model, data, epochs=4, batch_size=32, progress=False, device="cpu",
+        nnzoo.fit(model, data, epochs=4, batch_size=32, progress=False, device="cpu",
                     out=tmp_path / "run")
     result = stopped.value.result
     assert (result.interrupted_in, result.epochs, len(result.history)) == (3, 2, 2)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"] == 2
+
+
+RULE_LEARNERS = {  # model, data, settings: each with one step per epoch
+    "perceptron": (lambda: nnzoo.create("perceptron"), lambda: nnzoo.load_dataset("xor"),
+                   {"epochs": 5}),
+    "mlp-backprop": (lambda: nnzoo.create("mlp-backprop"), lambda: nnzoo.load_dataset("xor"),
+                     {"epochs": 5}),
+    "rbm": (lambda: nnzoo.create("rbm", hidden=8), lambda: nnzoo.load_dataset("digits-reconstruct"),
+            {"epochs": 5}),
+    "boltzmann": (lambda: nnzoo.create("boltzmann"), lambda: nnzoo.load_dataset("bars-and-stripes"),
+                  {"epochs": 5}),
+}
+
+
+@pytest.mark.parametrize("name", list(RULE_LEARNERS))
+def test_ctrl_c_in_a_rule_learner_keeps_the_finished_epochs_and_their_weights(name, tmp_path):
+    from safetensors.torch import load_file
+
+    from nnzoo.runs.checkpoint import load_checkpoint
+
+    make_model, make_data, settings = RULE_LEARNERS[name]
+    torch.manual_seed(0)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        nnzoo.fit(make_model(), make_data(), out=tmp_path / "run", progress=None,
+                  callbacks=[CtrlCAtStep(3)], **settings)  # in epoch 3
+    result = stopped.value.result
+    assert (result.interrupted_in, result.epochs, len(result.history)) == (3, 2, 2)
+    kept = load_file(str(tmp_path / "run" / "weights.safetensors"))
+    saved = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
+    assert saved["epoch"] == 2  # the weights kept are those of the last finished epoch
+    assert all(torch.equal(kept[k], saved["model"][k]) for k in kept)

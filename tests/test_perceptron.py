@@ -8,7 +8,8 @@ import torch
 
 import nnzoo
 from nnzoo.errors import NnzooError
-from nnzoo.models.perceptron import fit_rule
+from nnzoo.train.fitting import learner_for
+from nnzoo.train.rules import PerceptronLearner
 
 
 def reference_rule(x, y, lr, epochs):
@@ -131,15 +132,15 @@ def test_shuffle_is_seeded():
     assert torch.equal(a.weight, b.weight)
 
 
-def test_registered_and_runs_through_the_trainer_signature(tmp_path):
+def test_registered_and_runs_through_the_run_lifecycle(tmp_path):
     entry = nnzoo.get_entry("perceptron")
     assert (entry.family, entry.task, entry.dataset, entry.input_shape) == \
         ("classic", "classify", "blobs", (2,))
     model = nnzoo.create("perceptron")
     assert nnzoo.count_params(model) == entry.params == 3
-    assert entry.defaults["trainer"] == "nnzoo.models.perceptron:fit_rule"
-    result = fit_rule(model, nnzoo.load_dataset("blobs"), epochs=50, lr=0.5, batch_size=64,
-                      optimizer="adam", out=tmp_path / "run", progress=False)
+    assert learner_for(model) is PerceptronLearner
+    result = nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=50, lr=0.5,
+                       out=tmp_path / "run", progress=None)
     assert result.test["top1"] >= 0.99 and result.history[-1]["errors"] == 0
     assert {"config.json", "metrics.json", "weights.safetensors", "curves.png"} <= \
         {p.name for p in (tmp_path / "run").iterdir()}

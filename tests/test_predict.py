@@ -14,7 +14,7 @@ import nnzoo
 from nnzoo.cli.main import main
 from nnzoo.data.own_images import as_dataset_image, prepare_for_run, read_image
 from nnzoo.errors import NnzooError
-from nnzoo.train.run_folder import load_run
+from nnzoo.runs import load_run
 
 
 def draw_on_paper(digit_8x8: torch.Tensor, path, *, top=30, left=20, scale=12):

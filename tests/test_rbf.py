@@ -63,15 +63,17 @@ def test_classifies_2d_toy_sets(name):
     assert net.score(data.test.x, data.test.y) >= 0.95
 
 
-def test_registered_and_its_rule_runs_through_the_trainer_signature(tmp_path):
-    from nnzoo.models.rbf import fit_rbf
+def test_registered_and_its_rule_runs_through_the_run_lifecycle(tmp_path):
+    from nnzoo.train.fitting import learner_for
+    from nnzoo.train.rules import RBFLearner
 
     entry = nnzoo.get_entry("rbf")
-    assert entry.family == "classic" and entry.defaults["trainer"] == "nnzoo.models.rbf:fit_rbf"
     model = nnzoo.create("rbf")
+    assert entry.family == "classic" and learner_for(model) is RBFLearner
     assert nnzoo.count_params(model) == entry.params
-    result = fit_rbf(model, nnzoo.load_dataset("moons"), epochs=5, lr=0.1, optimizer="adam",
-                     out=tmp_path / "run", progress=False)
+    with pytest.raises(NnzooError, match="does not take epochs, lr"):
+        nnzoo.fit(model, nnzoo.load_dataset("moons"), epochs=5, lr=0.1)
+    result = nnzoo.fit(model, nnzoo.load_dataset("moons"), out=tmp_path / "run", progress=None)
     assert result.test["top1"] >= 0.95
     assert {p.name for p in (tmp_path / "run").iterdir()} >= {"config.json", "metrics.json",
                                                                "weights.safetensors"}

@@ -12,7 +12,7 @@ from nnzoo.cli.main import main
 from nnzoo.errors import NnzooError
 from nnzoo.explain.filters import (filter_tiles, filters_figure, first_conv, first_layer_weights,
                                    image_shape, mosaic, pick, stage_maps)
-from nnzoo.train.run_folder import RunFolder
+from nnzoo.runs import RunFolder
 
 
 def make_run(path, model_name, **options):

@@ -102,7 +102,7 @@ def test_run_folder_contents(tmp_path):
     for key in ("test_top1", "test_loss", "epochs", "train_seconds", "samples_per_second"):
         assert key in metrics
     assert metrics["test_top1"] == pytest.approx(result.test["top1"])
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.runs import load_run
 
     loaded, config = load_run(out)
     x = torch.rand(4, 64)

@@ -27,8 +27,9 @@ def run(args) -> int:
     import nnzoo
     from nnzoo.train import evaluate
     from nnzoo.train.losses import get_loss
-    from nnzoo.train.loop import check_input_fits, check_targets_fit, decides_by_own_rule
-    from nnzoo.train.run_folder import load_run, run_input_shape
+    from nnzoo.train.checks import check_input_fits, check_targets_fit
+    from nnzoo.train.scoring import decides_by_own_rule
+    from nnzoo.runs import load_run, run_input_shape
 
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")

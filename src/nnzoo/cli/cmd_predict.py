@@ -27,7 +27,7 @@ def run(args) -> int:
     from nnzoo.cli.show_filters import output_path
     from nnzoo.explain.filters import save_png
     from nnzoo.explain.predictions import predict, predictions_figure
-    from nnzoo.train.run_folder import read_config
+    from nnzoo.runs import read_config
 
     found = predict(args.run_path, args.images, top=args.top, data_dir=args.data_dir)
     for p in found:

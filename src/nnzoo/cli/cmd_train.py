@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded digits)",
                        description="Train a registered model and write a run folder with "
                                    "metrics.json, weights.safetensors, config.json and curves.png.")
-    p.add_argument("model", nargs="?", default="lenet5", help="model name (default lenet5; `nnzoo list`)")
+    p.add_argument("model", nargs="?", help="model name (default lenet5; `nnzoo list`)")
     p.add_argument("--data", help="dataset name (default: the model's own; `nnzoo data list`)")
     p.add_argument("--data-dir", help="folder holding dataset files (MNIST, CIFAR-10…)")
     p.add_argument("-d", "--data-option", action="append", metavar="KEY=VALUE",
@@ -40,7 +40,15 @@ def add_parser(sub) -> None:
                         "minute), later ones run faster; pays off on long runs")
     p.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue RUN from its last checkpoint, with its own model, data and "
+                        "settings (--epochs N trains a finished run on to N epochs)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="one line per epoch instead of a progress bar (also when stderr is "
+                        "not a terminal)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard scalars to RUN/tensorboard (needs the "
+                        "tensorboard package)")
     p.set_defaults(run=run)
 
 
@@ -130,40 +138,61 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     if data.num_classes and options.get("num_classes") not in (None, data.num_classes):
         raise NnzooError(f"Model {name!r} was asked for {options['num_classes']} classes but "
                          f"dataset {data_name!r} has {data.num_classes}.")
-    from nnzoo.train.loop import check_input_fits
+    from nnzoo.train.checks import check_input_fits
 
     check_input_fits(model, data.train, data_name)
     return model, data, options, data_name
 
 
-def refuse_flags_the_trainer_ignores(args, name: str, trainer) -> None:
+def refuse_flags_the_learner_ignores(args, name: str, learner) -> None:
     """A model with its own learning rule (the perceptron's, Hebb's, CD-k...) takes only some
     training flags: any other one given on the command line is an error, not silently dropped."""
-    import inspect
-
     from nnzoo.errors import NnzooError
 
-    takes = inspect.signature(trainer).parameters
     flag = lambda key: "--" + key.replace("_", "-")  # noqa: E731
-    unused = [flag(k) for k in TRAINING_FLAGS if getattr(args, k, None) is not None and k not in takes]
+    unused = [flag(k) for k in TRAINING_FLAGS if getattr(args, k, None) is not None
+              and k not in learner.TAKES]
     if unused:
-        used = [flag(k) for k in TRAINING_FLAGS if k in takes]
-        rule = f"{trainer.__module__}.{trainer.__name__}"
+        used = [flag(k) for k in TRAINING_FLAGS if k in learner.TAKES]
+        takes = ", ".join(used) or "none of the training flags"
         raise NnzooError(f"{name} does not use {', '.join(unused)}: it is trained by its own rule "
-                         f"({rule}), which takes {', '.join(used) or 'none of the training flags'}. "
-                         f"Leave {'it' if len(unused) == 1 else 'them'} out.")
+                         f"({learner.rule}), which takes {takes}. Leave "
+                         f"{'it' if len(unused) == 1 else 'them'} out.")
 
 
-def _trainer(entry):
-    import importlib
+def resumed_run(args):
+    """For ``--resume RUN``: the run's folder, config and training settings, with ``--epochs``
+    applied. Any other flag that would change the run is an error."""
+    import json
+    from pathlib import Path
 
-    path = entry.defaults.get("trainer")
-    if not path:
-        from nnzoo.train import fit
+    from nnzoo.errors import NnzooError
+    from nnzoo.runs import RunFolder
 
-        return fit
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    folder = Path(args.resume)
+    changed = [f"--{k.replace('_', '-')}" for k in TRAINING_FLAGS
+               if k != "epochs" and getattr(args, k, None) is not None]
+    changed += [flag for flag, given in (("MODEL", args.model), ("--data", args.data),
+                                         ("-o", args.option), ("-d", args.data_option),
+                                         ("--out", args.out), ("--overwrite", args.overwrite))
+                if given]
+    if changed:
+        raise NnzooError(f"--resume continues {str(folder)!r} with the model, data and settings "
+                         f"it was started with; {', '.join(changed)} cannot change them (only "
+                         f"--epochs, to train it longer). Start a new run for other settings.")
+    RunFolder(folder, resume=True).close()  # a folder without a checkpoint: a clear message
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise NnzooError(f"Cannot read the config of {str(folder)!r} ({err}). Expected the "
+                         f"config.json that `nnzoo train` writes when a run starts.") from None
+    if not isinstance(config, dict) or not config.get("model"):
+        raise NnzooError(f"{str(folder / 'config.json')!r} does not name the run's model; "
+                         f"expected the config.json that `nnzoo train` writes.")
+    settings = dict(config.get("training", {}))  # with what describes the rule: see run()
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    return folder, config, settings
 
 
 def run(args) -> int:
@@ -175,47 +204,76 @@ def run(args) -> int:
 
     import nnzoo
     from nnzoo.cli._options import parse_pairs
-    from nnzoo.explain import run_pictures
-    from nnzoo.train.loop import TrainingInterrupted
-    from nnzoo.train.run_folder import RunFolder
+    from nnzoo.runs import RunFolder, claim_new_folder
+    from nnzoo.train.fitting import learner_for
+    from nnzoo.train.lifecycle import TrainingInterrupted
 
-    entry = nnzoo.get_entry(args.model)
-    model_options = parse_pairs(args.option, "Model option")
-    data_options = parse_pairs(args.data_option, "Dataset option")
-    out = Path(args.out or f"runs/{args.model}-{args.data or entry.dataset}-"
-                          f"{time.strftime('%Y%m%d-%H%M%S')}")
-    folder = RunFolder(out, overwrite=args.overwrite)  # refuses another run's folder up front
-    trainer = _trainer(entry)
-    refuse_flags_the_trainer_ignores(args, args.model, trainer)
-    settings = resolve_training(args, entry)
-    torch.manual_seed(settings.get("seed", 0))
-    model, data, model_options, data_name = build_model_and_data(
-        args.model, model_options, args.data, data_options, args.data_dir)
-    # A model that is not a classifier (a GAN, an autoencoder) says what it does; a classifier
-    # does what its dataset asks (classify, regress, language-model...).
-    task = entry.task if entry.task != "classify" else data.task
-    config = {"model": args.model, "model_options": model_options, "data": data_name,
-              "data_options": data_options, "input_shape": list(data.input_shape),
-              "data_description": data.description(), "task": task, "nnzoo_version": nnzoo.__version__,
-              "torch_version": torch.__version__,
-              "title": f"{args.model} on {data_name}"}
-    print(f"training {args.model} ({size_in_words(model, data.input_shape)}) on {data_name} "
-          f"({len(data.train)} train / {len(data.val)} validation / {len(data.test)} test)",
-          file=sys.stderr)
-    stopped_by_hand = None
+    if args.resume:
+        out, config, settings = resumed_run(args)
+        name, model_options = config["model"], config.get("model_options", {})
+        data_name, data_options = config["data"], config.get("data_options", {})
+        data_dir = args.data_dir or config.get("data_dir")
+    else:
+        name = args.model or "lenet5"
+        entry = nnzoo.get_entry(name)
+        model_options = parse_pairs(args.option, "Model option")
+        data_options = parse_pairs(args.data_option, "Dataset option")
+        data_name, data_dir, config = args.data, args.data_dir, None
+        settings = resolve_training(args, entry)
+    if args.resume:
+        folder = RunFolder(out, resume=True)
+    elif args.out:
+        folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
+    else:
+        base = Path(f"runs/{name}-{data_name or entry.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder = RunFolder(claim_new_folder(base), made=True)
     try:
-        result = trainer(model, data, out=folder, config=config, progress=not args.no_progress,
-                         **settings)
-    except TrainingInterrupted as stop:  # Ctrl-C after some epochs: they were written
-        result, stopped_by_hand = stop.result, stop
-    for picture in run_pictures(task):
-        picture(model, data, folder)
-    if stopped_by_hand is not None:
-        print(f"nnzoo: interrupted in epoch {result.interrupted_in} of {stopped_by_hand.epochs}; "
-              f"kept the {result.epochs} epoch{'s' if result.epochs != 1 else ''} that had "
-              f"finished.", file=sys.stderr)
+        torch.manual_seed(settings.get("seed", 0))
+        model, data, model_options, data_name = build_model_and_data(
+            name, model_options, data_name, data_options, data_dir)
+        learner = learner_for(model)
+        if args.resume:
+            settings = {k: v for k, v in settings.items() if k in learner.TAKES}
+        else:
+            refuse_flags_the_learner_ignores(args, name, learner)
+            config = {"model": name, "model_options": model_options, "data": data_name,
+                      "data_options": data_options, "data_dir": data_dir,
+                      "input_shape": list(data.input_shape)}
+        print(f"{'resuming' if args.resume else 'training'} {name} "
+              f"({size_in_words(model, data.input_shape)}) on {data_name} ({len(data.train)} train "
+              f"/ {len(data.val)} validation / {len(data.test)} test)", file=sys.stderr)
+    except BaseException:
+        if not args.resume:
+            folder.discard_unstarted()
+        folder.close()
+        raise
+    try:  # (fit frees a new run's folder itself if it stops before its first checkpoint)
+        result = nnzoo.fit(model, data, out=folder, resume=folder.path if args.resume else None,
+                           config=config, progress=not args.no_progress,
+                           tensorboard=args.tensorboard, **settings)
+    except TrainingInterrupted as stop:  # a signal after some epochs: they were written
+        result = stop.result
+        folder.close()
+        print(f"nnzoo: {stop.args[0]} by {signal_name(stop.signum)}; kept the {result.epochs} "
+              f"epoch{'s' if result.epochs != 1 else ''} that had finished, with the weights of "
+              f"epoch {result.epochs}. Continue it with `nnzoo train --resume {folder.path}`.",
+              file=sys.stderr)
+        print_result(result, folder)
+        return stop.exit_status  # 130 for SIGINT, 143 for SIGTERM, as shells report them
+    except BaseException:
+        if not args.resume:
+            folder.discard_unstarted()
+        raise
+    finally:
+        folder.close()
     print_result(result, folder)
-    return 130 if stopped_by_hand is not None else 0  # 128 + SIGINT, as shells report it
+    return 0
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
 
 
 def size_in_words(model, input_shape) -> str:
@@ -235,6 +293,8 @@ def size_in_words(model, input_shape) -> str:
 def print_result(result, folder) -> None:
     """The test line and where the run went."""
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items() if isinstance(v, float))
-    print(f"test: {shown}  ({result.epochs} epochs, best epoch {result.best_epoch}, "
-          f"{result.train_seconds:.1f} s training, {result.samples_per_second:,.0f} samples/s)")
+    kept = (f"weights of the best epoch, {result.best_epoch}" if result.kept == "best"
+            else f"weights of the last epoch, {result.epochs}")
+    print(f"test: {shown}  ({result.epochs} epochs, {kept}; {result.train_seconds:.1f} s "
+          f"training, {result.samples_per_second:,.0f} samples/s)")
     print(f"run written to {folder.path}")

@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except NnzooError as err:
         return _fail(str(err))
-    except KeyboardInterrupt:
-        _fail("interrupted; nothing half-written was left behind (files are written to a "
-              "temporary name and renamed when complete).")
-        return 130  # 128 + SIGINT, as shells report it
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (nnzoo.train.signals.Stopped)
+        _fail(f"interrupted{f' by {stop}' if str(stop) else ''}; nothing half-written was left "
+              f"behind (files are written to a temporary name and renamed when complete).")
+        return getattr(stop, "exit_status", 130)  # 128 + the signal, as shells report it
     except BrokenPipeError:
         # The reader went away (`nnzoo list | head`): stop quietly, as other command-line tools
         # do. Output still buffered would raise again when Python flushes it at exit, so

@@ -41,7 +41,7 @@ def output_path(run_path: str, out: str | None, default_name: str):
 
 def run(args) -> int:
     from nnzoo.explain.filters import filters_figure, first_layer_weights, save_png, stage_name
-    from nnzoo.train.run_folder import load_run, run_input_shape
+    from nnzoo.runs import load_run, run_input_shape
 
     model, config = load_run(args.run_path)
     input_shape = run_input_shape(config)

@@ -29,7 +29,7 @@ def load_input(args, config):
     from nnzoo.data.own_images import FORMS, prepare_for_run, read_image
     from nnzoo.errors import NnzooError
     from nnzoo.explain.predictions import dataset_of_run
-    from nnzoo.train.run_folder import run_input_shape
+    from nnzoo.runs import run_input_shape
 
     input_shape = run_input_shape(config)
     if args.input.lstrip("-").isdigit():
@@ -62,7 +62,7 @@ def run(args) -> int:
     from nnzoo.cli.show_filters import output_path
     from nnzoo.errors import NnzooError
     from nnzoo.explain.filters import maps_figure, pick, save_png, stage_maps
-    from nnzoo.train.run_folder import load_run
+    from nnzoo.runs import load_run
 
     if args.maps < 1 or args.stages < 1:
         raise NnzooError(f"--maps and --stages must be at least 1 (got {args.maps}, {args.stages}).")

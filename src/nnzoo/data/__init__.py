@@ -159,4 +159,7 @@ def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
         kwargs["input_shape"] = tuple(input_shape) if input_shape is not None else None
     if "data_dir" in accepted:
         kwargs["data_dir"] = data_dir
-    return entry.loader(**kwargs)
+    bundle = entry.loader(**kwargs)
+    # what a run records, so that its data can be loaded again
+    bundle.info["loaded_with"] = {"options": dict(options), "data_dir": data_dir and str(data_dir)}
+    return bundle

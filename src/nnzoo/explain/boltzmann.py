@@ -102,7 +102,7 @@ def distribution_figure(marginal: torch.Tensor, rows: torch.Tensor, samples: tor
     """The ``TOP_STATES`` most probable visible states under ``marginal`` (2^V,): exact
     probability (bars, green where the state is in the data ``rows``), share of ``samples``
     (dots), the data's own probability (ticks), and each state drawn below its bar."""
-    from nnzoo.train.boltzmann import data_distribution, state_codes
+    from nnzoo.models.boltzmann import data_distribution, state_codes
 
     plt = _plt()
     visible = rows.shape[1]
@@ -142,7 +142,7 @@ def distribution_figure(marginal: torch.Tensor, rows: torch.Tensor, samples: tor
 def samples_figure(rows: torch.Tensor, samples: torch.Tensor, shape, name: str = "the data"):
     """The distinct data rows (top) and ``samples`` from the machine (below, ``per_row`` a row);
     a sample that is not a data row is framed red."""
-    from nnzoo.train.boltzmann import state_codes
+    from nnzoo.models.boltzmann import state_codes
 
     plt = _plt()
     data = rows.unique(dim=0)

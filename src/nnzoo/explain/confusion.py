@@ -10,7 +10,7 @@ from nnzoo.explain import register_run_picture
 def confusion_matrix(model, split, num_classes: int, batch_size: int = 1024) -> torch.Tensor:
     """Counts C[i, j] of the split's samples of class i predicted as class j; a last column of
     predictions that name no class is added when there are any (see ``ConfusionCounts``)."""
-    from nnzoo.train.loop import evaluate
+    from nnzoo.train.scoring import evaluate
 
     return evaluate(model, split, task="classify", batch_size=batch_size,
                     confusion_classes=num_classes)["confusion"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-def plot_curves(history: list[dict], *, best_epoch: int | None = None, stopped: bool = False,
+def plot_curves(history: list[dict], *, best_epoch: int | None = None, kept: str = "last",
                 title: str | None = None):
     """A figure with loss (left) and top-1 accuracy (right, when there is one) per epoch.
 
-    The epoch whose weights were kept (early stopping) is marked with a dashed line.
+    The epoch whose weights were kept is marked with a dotted line: the best epoch under early
+    stopping (``kept="best"``), else the last.
     """
     import matplotlib
 
@@ -25,7 +26,7 @@ def plot_curves(history: list[dict], *, best_epoch: int | None = None, stopped: 
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, marker="o", markersize=3, label=name)
         if best_epoch is not None:
-            what = "early stop: best epoch" if stopped else "best epoch (weights kept)"
+            what = "weights kept: best epoch" if kept == "best" else "weights kept: last epoch"
             ax.axvline(best_epoch, color="grey", linestyle=":", label=f"{what} {best_epoch}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)

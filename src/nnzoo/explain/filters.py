@@ -296,7 +296,7 @@ def save_png(fig, path: Path, dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` atomically (temporary name, then rename) and close it."""
     import matplotlib.pyplot as plt
 
-    from nnzoo.train.run_folder import atomic_write_bytes
+    from nnzoo.runs import atomic_write_bytes
 
     try:
         buffer = io.BytesIO()

@@ -46,7 +46,7 @@ def dataset_of_run(config: dict, input_shape, data_dir=None):
 def top_classes(model, x, names: list[str], k: int) -> list[tuple[str, float | None]]:
     """The k most probable classes of one input (softmax of the outputs), or the one class a
     learner with its own decision rule (a perceptron) picks, with no probability."""
-    from nnzoo.train.loop import call_model
+    from nnzoo.train.checks import call_model
 
     with torch.no_grad():
         if callable(getattr(model, "predict", None)):
@@ -63,7 +63,7 @@ def predict(run, images, *, top: int = 3, data_dir=None) -> list[dict]:
     ``picture`` (C, H, W) as read and ``seen`` (the image the network was given; for a flat or
     row-by-row input, the dataset's own image form)."""
     from nnzoo.data.own_images import as_dataset_image, prepare_for_run, read_image
-    from nnzoo.train.run_folder import load_run, run_input_shape
+    from nnzoo.runs import load_run, run_input_shape
 
     if top < 1:
         raise NnzooError(f"--top must be at least 1 (got {top}).")

@@ -40,7 +40,6 @@ from torch import nn
 from nnzoo.errors import NnzooError
 from nnzoo.layers.activations import Activation, get_activation
 from nnzoo.registry import register_model
-from nnzoo.train.run_folder import discards_unstarted
 
 LOSSES = ("sse", "mse", "ce")
 
@@ -167,22 +166,24 @@ class BackpropMLP(nn.Module):
         ``batch_size`` None trains on the whole set at once (batching); 1 is online learning.
         Batches are drawn in an order shuffled by ``seed`` each epoch.
         """
-        dtype = self.layers[0].weight.dtype
-        x, y = torch.as_tensor(x).to(dtype), torch.as_tensor(y)
+        generator = torch.Generator().manual_seed(seed)
+        return [self.learn_epoch(x, y, lr=lr, batch_size=batch_size, generator=generator)
+                for _ in range(epochs)]
+
+    def learn_epoch(self, x: torch.Tensor, y: torch.Tensor, *, lr: float,
+                    batch_size: int | None, generator: torch.Generator) -> float:
+        """One epoch of steepest descent by backpropagation; the epoch's mean loss."""
+        x, y = torch.as_tensor(x).to(self.layers[0].weight.dtype), torch.as_tensor(y)
         q = len(x)
         size = q if batch_size is None else max(1, min(int(batch_size), q))
-        generator = torch.Generator().manual_seed(seed)
-        history = []
-        for _ in range(epochs):
-            order = torch.randperm(q, generator=generator) if size < q else torch.arange(q)
-            total = 0.0
-            for start in range(0, q, size):
-                index = order[start:start + size]
-                loss, grads = self.backpropagate(x[index], y[index])
-                self.step(lr, grads)
-                total += loss.item() * len(index)
-            history.append(total / q)
-        return history
+        order = torch.randperm(q, generator=generator) if size < q else torch.arange(q)
+        total = 0.0
+        for start in range(0, q, size):
+            index = order[start:start + size]
+            loss, grads = self.backpropagate(x[index], y[index])
+            self.step(lr, grads)
+            total += loss.item() * len(index)
+        return total / q
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -203,52 +204,9 @@ class BackpropMLP(nn.Module):
         return (self.predict(x).cpu() == torch.as_tensor(y).long().cpu()).double().mean().item()
 
 
-@discards_unstarted
-def fit_backprop(model: BackpropMLP, data, *, epochs: int = 3000, lr: float = 2.0,
-                 batch_size: int | None = None, seed: int = 0, out=None, overwrite: bool = False,
-                 config: dict | None = None, **_ignored):
-    """``nnzoo train mlp-backprop``: the explicit backpropagation rule in place of autograd.
-
-    Takes the trainer's signature (``nnzoo.fit``), ignores its optimizer options, and returns a
-    ``FitResult`` whose history has the training loss of every epoch; ``metrics.json`` adds the
-    final training and validation accuracy.
-    """
-    import time
-
-    from nnzoo.train.loop import FitResult
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(rule="backpropagation", epochs=epochs, lr=lr,
-                                                 batch_size=batch_size, seed=seed, loss=model.loss)
-    if folder:
-        folder.write_json("config.json", run_config)
-    model.cpu()
-    start = time.perf_counter()
-    losses = model.fit(data.train.x, data.train.y, lr=lr, epochs=epochs, batch_size=batch_size,
-                       seed=seed)
-    seconds = time.perf_counter() - start
-    history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(losses)]
-    accuracy = {"train_top1": model.score(data.train.x, data.train.y),
-                "val_top1": model.score(data.val.x, data.val.y)}
-    with torch.no_grad():
-        a = model(data.test.x.to(model.layers[0].weight.dtype))
-        test_loss = model.loss_value(a, model.targets(data.test.y, a)).item()
-    test = {"loss": test_loss, "top1": model.score(data.test.x, data.test.y)}
-    result = FitResult(history, test, len(losses), len(losses), seconds,
-                       len(data.train) * len(losses) / max(seconds, 1e-9), folder.path if folder else None)
-    if folder:
-        folder.save_result(model, run_config, {**result.metrics, **accuracy}, history=history)
-        from nnzoo.explain.curves import plot_curves
-
-        thinned = history[::max(1, len(history) // 200)]  # ≤ ~200 markers, the last kept
-        thinned += history[-1:] if thinned[-1] is not history[-1] else []
-        folder.save_figure(plot_curves(thinned, title="explicit backpropagation"), "curves.png")
-    return result
-
-
 @register_model("mlp-backprop", family="classic", paper="Rumelhart, Hinton & Williams 1986",
                 input_shape=(2,), dataset="xor", task="classify", params=9,
-                defaults={"epochs": 3000, "lr": 2.0, "trainer": "nnzoo.models.backprop:fit_backprop"})
+                defaults={"epochs": 3000, "lr": 2.0})
 def mlp_backprop(*, sizes: tuple[int, ...] = (2, 2, 1), activations="logsig", loss: str = "sse",
                  weight_decay: float = 0.0) -> BackpropMLP:
     """MLP trained by explicit backpropagation sensitivities (default the 2-2-1 XOR net)."""

@@ -209,10 +209,20 @@ class BoltzmannMachine(nn.Module):
         return gaps
 
 
+def state_codes(rows: torch.Tensor) -> torch.Tensor:
+    """Each 0/1 row (M, V) as the integer Σ_i v_i 2^i."""
+    return (rows.long() * 2 ** torch.arange(rows.shape[-1])).sum(-1)
+
+
+def data_distribution(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct rows' codes and their frequencies P(v)."""
+    codes, counts = state_codes(rows).unique(return_counts=True)
+    return codes, counts.double() / len(rows)
+
+
 @register_model("boltzmann", family="classic", paper="Hinton & Sejnowski 1983; Ackley et al. 1985",
                 input_shape=(9,), dataset="bars-and-stripes", task="distribution", params=0,
-                defaults={"epochs": 500, "lr": 1.0, "schedule": "cosine",
-                          "trainer": "nnzoo.train.boltzmann:fit_boltzmann"})
+                defaults={"epochs": 500, "lr": 1.0, "schedule": "cosine"})
 def boltzmann(*, size: int = 13, visible: int | None = 9,
               temperature: float = 1.0) -> BoltzmannMachine:
     """Boltzmann machine: stochastic binary units, temperature, simulated annealing, AHS learning."""

@@ -135,7 +135,7 @@ CORPUS_ALPHABET = 58
                 params=4 * 256 * (58 + 256 + 2) + 257 * 58,
                 # On the 18 KB corpus (1 core, ~25 s): validation 1.9 nats/char by epoch ~28, then
                 # it overfits; early stopping keeps the best epoch.
-                defaults={"trainer": "nnzoo.train.bptt:fit_bptt", "epochs": 40, "lr": 3e-3,
+                defaults={"epochs": 40, "lr": 3e-3,
                           "optimizer": "adam", "batch_size": 8, "clip_grad_norm": 1.0,
                           "patience": 5})
 def char_lm(*, num_classes: int = CORPUS_ALPHABET, hidden_size: int = 256, num_layers: int = 1,

@@ -5,7 +5,7 @@ image, a discriminator D gives the probability that an image is real, and the tw
 
     min_G max_D  E_x[log D(x)] + E_z[log(1 - D(G(z)))]
 
-Trained by alternating steps (``nnzoo.train.gan.fit_gan``):
+Trained by alternating steps (``nnzoo.train.gan.GANLearner``):
 
     discriminator:  J_D = -log D(x) - log(1 - D(G(z)))      (real → 1, generated → 0)
     generator:      J_G = -log D(G(z))                        (the "non-saturating" loss)
@@ -111,7 +111,7 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 class GAN(nn.Module):
-    """A generator and a discriminator, trained against each other by ``fit_gan``."""
+    """A generator and a discriminator, trained against each other by ``nnzoo.fit``."""
 
     def __init__(self, z_dim: int = 64, in_channels: int = 1, image_size: int = 32,
                  width: int = 16):
@@ -157,7 +157,7 @@ def _count(z: int = 64, c: int = 1, s: int = 32, w: int = 16) -> int:
 @register_model("gan", family="generative",
                 paper="Goodfellow et al. 2014; Radford, Metz & Chintala 2016 (DCGAN)",
                 input_shape=(1, 32, 32), dataset="digits", task="generate", params=_count(),
-                defaults={"trainer": "nnzoo.train.gan:fit_gan", "epochs": 60, "lr": 2e-4,
+                defaults={"epochs": 60, "lr": 2e-4,
                           "batch_size": 64})
 def gan(*, z_dim: int = 64, in_channels: int = 1, image_size: int = 32, width: int = 16) -> GAN:
     """DCGAN: transposed-conv generator and strided-conv discriminator for 32x32 images."""

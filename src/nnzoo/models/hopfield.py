@@ -319,8 +319,7 @@ def capacity_curve(size: int = 100, patterns=range(1, 31), *, trials: int = 20, 
 
 
 @register_model("hopfield", family="classic", paper="Hopfield 1982", input_shape=(100,),
-                dataset="letters", task="associative-memory", params=0,
-                defaults={"trainer": "nnzoo.train.memory:fit_hebbian"})
+                dataset="letters", task="associative-memory", params=0)
 def hopfield(*, size: int = 100, units: str = "bipolar", threshold: float | None = None,
              mode: str = "async") -> Hopfield:
     """Hopfield network: Hebbian associative memory recalled by threshold units (energy descent)."""

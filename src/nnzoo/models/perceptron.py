@@ -41,7 +41,6 @@ from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.registry import register_model
-from nnzoo.train.run_folder import discards_unstarted
 
 ENCODINGS = ("one-hot", "binary")
 
@@ -157,6 +156,31 @@ class Perceptron(nn.Module):
             t = ((ids[:, None] >> torch.arange(self.weight.shape[0])) & 1).double()
         return (2 * t - 1).to(self.weight.dtype)
 
+    def prepare(self, x: torch.Tensor, y) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs (N, p) and their ±1 targets t (N, S), checked."""
+        x = torch.as_tensor(x).to(self.weight.dtype).flatten(1)  # (N, p)
+        if x.shape[1] != self.in_features or x.shape[0] == 0:
+            raise NnzooError(f"Perceptron inputs must be (N, {self.in_features}) with N >= 1; got "
+                             f"{tuple(x.shape)}.")
+        t = self.targets(self.class_ids(y))  # (N, S) in ±1
+        if t.shape[0] != x.shape[0]:
+            raise NnzooError(f"Got {x.shape[0]} inputs but {t.shape[0]} labels.")
+        return x, t
+
+    @torch.no_grad()
+    def learn_epoch(self, x: torch.Tensor, t: torch.Tensor, lr: float, order) -> list[int]:
+        """One epoch of the Rosenblatt rule over the samples in ``order``; the indices of those
+        misclassified (each of which moved the weights)."""
+        W, b = self.weight.data, self.bias.data  # the rule writes them directly: no autograd
+        wrong = []
+        for i in order:
+            e = t[i] - hardlims(W @ x[i] + b)  # (S,)
+            if e.any():
+                W += lr * torch.outer(e, x[i])   # W ← W + α e xᵀ
+                b += lr * e                      # b ← b + α e
+                wrong.append(int(i))
+        return wrong
+
     def fit(self, x: torch.Tensor, y, *, lr: float = 0.5, epochs: int = 100, shuffle: bool = False,
             seed: int = 0, on_epoch=None) -> list[int]:
         """Learn with the Rosenblatt rule; return the misclassified samples of each epoch.
@@ -166,25 +190,12 @@ class Perceptron(nn.Module):
         ``on_epoch(epoch, wrong)``, if given, is called after each epoch with the indices of the
         samples that were misclassified (and so moved the weights) during it.
         """
-        x = torch.as_tensor(x).to(self.weight.dtype).flatten(1)  # (N, p)
-        if x.shape[1] != self.in_features or x.shape[0] == 0:
-            raise NnzooError(f"Perceptron inputs must be (N, {self.in_features}) with N >= 1; got "
-                             f"{tuple(x.shape)}.")
-        t = self.targets(self.class_ids(y))  # (N, S) in ±1
-        if t.shape[0] != x.shape[0]:
-            raise NnzooError(f"Got {x.shape[0]} inputs but {t.shape[0]} labels.")
+        x, t = self.prepare(x, y)
         generator = torch.Generator().manual_seed(seed)
-        W, b = self.weight.data, self.bias.data  # the rule writes them directly: no autograd
         self.history, self.converged = [], False
         for _ in range(epochs):
             order = torch.randperm(len(x), generator=generator) if shuffle else range(len(x))
-            wrong = []
-            for i in order:
-                e = t[i] - hardlims(W @ x[i] + b)  # (S,)
-                if e.any():
-                    W += lr * torch.outer(e, x[i])   # W ← W + α e xᵀ
-                    b += lr * e                      # b ← b + α e
-                    wrong.append(int(i))
+            wrong = self.learn_epoch(x, t, lr, order)
             self.history.append(len(wrong))
             if on_epoch is not None:
                 on_epoch(len(self.history), wrong)
@@ -198,80 +209,9 @@ class Perceptron(nn.Module):
         return list(self.history)
 
 
-@discards_unstarted
-def fit_rule(model: Perceptron, data, *, epochs: int = 100, lr: float = 0.5, seed: int = 0,
-             out=None, overwrite: bool = False, config: dict | None = None, **_ignored):
-    """``nnzoo train perceptron``: the Rosenblatt rule in place of gradient descent.
-
-    Takes the trainer's signature (``nnzoo.fit``), ignores its optimizer options, and returns a
-    ``FitResult`` whose history has the misclassified training samples of each epoch.
-    """
-    import time
-
-    from nnzoo.train.loop import FitResult
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(rule="rosenblatt", epochs=epochs, lr=lr, seed=seed,
-                                                 shuffle=True)
-    if folder:
-        folder.write_json("config.json", run_config)
-    model.cpu()
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True):  # the history and metrics say it; no stderr noise
-        warnings.simplefilter("always")
-        errors = model.fit(data.train.x, data.train.y, lr=lr, epochs=epochs, shuffle=True, seed=seed)
-    seconds = time.perf_counter() - start
-    n = len(data.train)
-    # Online errors are counted while the weights move; accuracy is exact only for the end weights.
-    history = [{"epoch": i + 1, "errors": e} for i, e in enumerate(errors)]
-    history[-1].update(top1=model.score(data.train.x, data.train.y),
-                       val_top1=model.score(data.val.x, data.val.y))
-    test = {"top1": model.score(data.test.x, data.test.y), "errors":
-            int((model.predict(data.test.x) != model.class_ids(data.test.y)).sum())}
-    result = FitResult(history, test, len(errors), len(errors), seconds,
-                       n * len(errors) / max(seconds, 1e-9), folder.path if folder else None)
-    if folder:
-        folder.save_result(model, run_config, {**result.metrics, "converged": model.converged},
-                           history=history)
-        folder.save_figure(plot_errors(errors, title="Rosenblatt rule"), "curves.png")
-    return result
-
-
-def plot_errors(errors: list[int], *, title: str | None = None, ax=None):
-    """Misclassified samples per epoch (a bar each), as the perceptron's training curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig = None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    epochs = range(1, len(errors) + 1)
-    ax.bar(epochs, errors, color="tab:red", width=0.8 if len(errors) < 60 else 1.0)
-    if len(errors) <= 30:  # a zero is a bar of no height: write every count
-        for epoch, count in zip(epochs, errors):
-            ax.annotate(str(count), (epoch, count), ha="center", va="bottom", fontsize=8,
-                        xytext=(0, 2), textcoords="offset points")
-    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylim(0, max(max(errors), 1) * 1.15)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("misclassified samples")
-    ax.set_xlim(0.3, len(errors) + 0.7)
-    if len(errors) <= 20:
-        ax.set_xticks(list(epochs))
-    ax.grid(axis="y", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    if fig is not None:
-        fig.tight_layout()
-    return fig if fig is not None else ax.figure
-
-
 @register_model("perceptron", family="classic", paper="Rosenblatt 1958", input_shape=(2,),
                 dataset="blobs", task="classify", params=3,
-                defaults={"epochs": 100, "lr": 0.5, "trainer": "nnzoo.models.perceptron:fit_rule"})
+                defaults={"epochs": 100, "lr": 0.5})
 def perceptron(*, in_features: int = 2, classes: int | None = None,
                encoding: str = "one-hot") -> Perceptron:
     """Rosenblatt's perceptron: hard-limit units and the perceptron learning rule."""

@@ -31,7 +31,6 @@ from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.registry import register_model
-from nnzoo.train.run_folder import discards_unstarted
 
 WIDTHS = ("shared", "nearest")
 SOLVERS = ("lstsq", "gradient")
@@ -182,38 +181,8 @@ class RBFNetwork(nn.Module):
                 ).mean().item()
 
 
-@discards_unstarted
-def fit_rbf(model: RBFNetwork, data, *, seed: int = 0, out=None, overwrite: bool = False,
-            config: dict | None = None, **_ignored):
-    """``nnzoo train rbf``: k-means centres and a least-squares output layer, no epochs."""
-    import time
-
-    from nnzoo.train.loop import FitResult
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(rule="k-means + least squares", seed=seed)
-    if folder:
-        folder.write_json("config.json", run_config)
-    model.cpu()
-    start = time.perf_counter()
-    mse = model.fit(data.train.x, data.train.y, seed=seed)[-1]
-    seconds = time.perf_counter() - start
-    history = [{"epoch": 1, "loss": mse}]
-    test = {"loss": ((model(data.test.x) - model.targets(data.test.y)) ** 2).mean().item()}
-    if model.task == "classify":
-        history[0].update(top1=model.score(data.train.x, data.train.y),
-                          val_top1=model.score(data.val.x, data.val.y))
-        test["top1"] = model.score(data.test.x, data.test.y)
-    result = FitResult(history, test, 1, 1, seconds, len(data.train) / max(seconds, 1e-9),
-                       folder.path if folder else None)
-    if folder:
-        folder.save_result(model, run_config, result.metrics, history=history)
-    return result
-
-
 @register_model("rbf", family="classic", paper="Broomhead & Lowe 1988; Moody & Darken 1989",
-                input_shape=(2,), dataset="moons", task="classify", params=20 * 2 + 2,
-                defaults={"trainer": "nnzoo.models.rbf:fit_rbf"})
+                input_shape=(2,), dataset="moons", task="classify", params=20 * 2 + 2)
 def rbf(*, in_features: int = 2, centres: int = 20, num_classes: int = 2, task: str = "classify",
         width: str = "shared", width_scale: float = 1.0) -> RBFNetwork:
     """RBF network: Gaussian units at k-means centres, a least-squares linear output layer."""

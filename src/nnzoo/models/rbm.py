@@ -37,7 +37,6 @@ from torch import nn
 from nnzoo.errors import NnzooError
 from nnzoo.models.hopfield import make_generator
 from nnzoo.registry import register_model
-from nnzoo.train.run_folder import discards_unstarted
 
 EXACT_LIMIT = 20  # enumerate 2^V visible states at most for log Z
 
@@ -157,36 +156,50 @@ class RBM(nn.Module):
             raise NnzooError(f"CD-k needs k >= 1, batch_size >= 1 and epochs >= 0; got k={k}, "
                              f"batch_size={batch_size}, epochs={epochs}.")
         generator = make_generator(generator)
+        velocity = self.start_learning(x)
+        return [self.learn_epoch(x, lr=lr, k=k, batch_size=batch_size, momentum=momentum,
+                                 weight_decay=weight_decay, generator=generator, velocity=velocity)
+                for _ in range(epochs)]
+
+    @torch.no_grad()
+    def start_learning(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Before the first epoch: the visible biases at log(p/(1-p)) of the data's mean
+        (Hinton's guide, section 8); the momentum buffers (zeros) that :meth:`learn_epoch`
+        carries from epoch to epoch."""
         W, b, c = self.weight.data, self.visible_bias.data, self.hidden_bias.data
         if self.epochs_trained == 0:
             p = x.mean(0).clamp(1e-3, 1 - 1e-3)
             b.copy_(torch.log(p / (1 - p)))
-        velocity = [torch.zeros_like(W), torch.zeros_like(b), torch.zeros_like(c)]
-        errors = []
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=generator)
-            total = 0.0
-            for start in range(0, len(x), batch_size):
-                v0 = x[order[start:start + batch_size]]  # (B, V) data
-                ph0 = self.hidden_probs(v0)  # (B, H) positive statistics
-                h = torch.bernoulli(ph0, generator=generator)
-                for step in range(k):
-                    vk = self.visible_probs(h)  # (B, V)
-                    if step == 0:
-                        total += ((v0 - vk) ** 2).sum().item()
-                    if step < k - 1:
-                        vk = torch.bernoulli(vk, generator=generator)
-                    phk = self.hidden_probs(vk)  # (B, H) negative statistics
-                    h = torch.bernoulli(phk, generator=generator)
-                n = len(v0)
-                grads = [(v0.T @ ph0 - vk.T @ phk) / n - weight_decay * W,
-                         (v0 - vk).mean(0), (ph0 - phk).mean(0)]
-                for param, vel, grad in zip((W, b, c), velocity, grads):
-                    vel.mul_(momentum).add_(grad, alpha=lr)
-                    param.add_(vel)
-            errors.append(total / x.numel())
-            self.epochs_trained += 1
-        return errors
+        return [torch.zeros_like(W), torch.zeros_like(b), torch.zeros_like(c)]
+
+    @torch.no_grad()
+    def learn_epoch(self, x: torch.Tensor, *, lr: float, k: int, batch_size: int, momentum: float,
+                    weight_decay: float, generator, velocity: list[torch.Tensor]) -> float:
+        """One epoch of CD-k over the rows of ``x`` (N, V) in a shuffled order; ``velocity``
+        (the momentum buffers of W, b, c) is updated in place. The reconstruction error."""
+        W, b, c = self.weight.data, self.visible_bias.data, self.hidden_bias.data
+        order = torch.randperm(len(x), generator=generator)
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            v0 = x[order[start:start + batch_size]]  # (B, V) data
+            ph0 = self.hidden_probs(v0)  # (B, H) positive statistics
+            h = torch.bernoulli(ph0, generator=generator)
+            for step in range(k):
+                vk = self.visible_probs(h)  # (B, V)
+                if step == 0:
+                    total += ((v0 - vk) ** 2).sum().item()
+                if step < k - 1:
+                    vk = torch.bernoulli(vk, generator=generator)
+                phk = self.hidden_probs(vk)  # (B, H) negative statistics
+                h = torch.bernoulli(phk, generator=generator)
+            n = len(v0)
+            grads = [(v0.T @ ph0 - vk.T @ phk) / n - weight_decay * W,
+                     (v0 - vk).mean(0), (ph0 - phk).mean(0)]
+            for param, vel, grad in zip((W, b, c), velocity, grads):
+                vel.mul_(momentum).add_(grad, alpha=lr)
+                param.add_(vel)
+        self.epochs_trained += 1
+        return total / x.numel()
 
 
 def all_binary(n: int) -> torch.Tensor:
@@ -195,48 +208,10 @@ def all_binary(n: int) -> torch.Tensor:
     return ((codes[:, None] >> torch.arange(n)) & 1).float()
 
 
-@discards_unstarted
-def fit_cd(model: RBM, data, *, epochs: int = 30, lr: float = 0.1, batch_size: int = 20,
-           momentum: float = 0.5, weight_decay: float = 1e-4, seed: int = 0, out=None,
-           overwrite: bool = False, config: dict | None = None, **_ignored):
-    """``nnzoo train rbm``: CD-1 in place of gradient descent, with ``nnzoo.fit``'s signature;
-    the history holds each epoch's training reconstruction error, the test dict the test MSE."""
-    import time
-
-    from nnzoo.train.loop import FitResult
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(
-        rule="contrastive divergence (CD-1)", epochs=epochs, lr=lr, batch_size=batch_size,
-        momentum=momentum, weight_decay=weight_decay, seed=seed)
-    if folder:
-        folder.write_json("config.json", run_config)
-    model.cpu()
-    start = time.perf_counter()
-    errors = model.fit(data.train.x, epochs=epochs, lr=lr, batch_size=batch_size,
-                       momentum=momentum, weight_decay=weight_decay, generator=seed)
-    seconds = time.perf_counter() - start
-    history = [{"epoch": i + 1, "loss": e} for i, e in enumerate(errors)]
-
-    def mse(split) -> float:
-        return ((model.reconstruct(split.x) - model._rows(split.x)) ** 2).mean().item()
-
-    history[-1]["val_loss"] = mse(data.val)
-    test = {"loss": mse(data.test), "free_energy": model.free_energy(model._rows(data.test.x))
-            .mean().item()}
-    result = FitResult(history, test, len(errors), len(errors), seconds,
-                       len(data.train) * len(errors) / max(seconds, 1e-9),
-                       folder.path if folder else None)
-    if folder:
-        folder.save_result(model, run_config, result.metrics, history=history)
-    return result
-
-
 @register_model("rbm", family="classic", paper="Smolensky 1986; Hinton 2002",
                 input_shape=(64,), dataset="digits-reconstruct", task="reconstruct",
                 params=64 * 64 + 64 + 64,
-                defaults={"epochs": 30, "lr": 0.1, "batch_size": 20,
-                          "trainer": "nnzoo.models.rbm:fit_cd"})
+                defaults={"epochs": 30, "lr": 0.1, "batch_size": 20})
 def rbm(*, visible: int = 64, hidden: int = 64) -> RBM:
     """Restricted Boltzmann machine (binary units) trained by contrastive divergence."""
     return RBM(visible, hidden)

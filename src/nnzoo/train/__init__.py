@@ -1,5 +1,7 @@
-"""Training: ``fit``, ``evaluate``, losses, optimizers, schedules, callbacks, run folders."""
+"""Training: one lifecycle (``lifecycle.run``) for every learner (``learner.Learner``)."""
 
-from nnzoo.train.loop import FitResult, TrainingInterrupted, evaluate, fit
+from nnzoo.train.scoring import evaluate
+from nnzoo.train.fitting import fit
+from nnzoo.train.lifecycle import FitResult, NonFiniteError, TrainingInterrupted
 
-__all__ = ["FitResult", "TrainingInterrupted", "evaluate", "fit"]
+__all__ = ["FitResult", "NonFiniteError", "TrainingInterrupted", "evaluate", "fit"]

@@ -24,13 +24,11 @@ weights.png, distribution.png, samples.png and curves.png.
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
 from nnzoo.errors import NnzooError
-from nnzoo.models.boltzmann import ENUMERATE_LIMIT, binary_rows
-from nnzoo.train.run_folder import discards_unstarted
+from nnzoo.models.boltzmann import ENUMERATE_LIMIT, binary_rows, data_distribution, state_codes
 
 CHAINS = 4  # chains per data row in each phase of an epoch
 MEASURE_EVERY = 5  # epochs between exact measurements in the history
@@ -38,22 +36,11 @@ SAMPLES = 1000  # free chains sampled to test
 SAMPLE_SCHEDULE = ((4.0, 2), (2.0, 2), (1.0, 20))  # (T, sweeps): anneal, then settle at T = 1
 
 
-def state_codes(rows: torch.Tensor) -> torch.Tensor:
-    """Each 0/1 row (M, V) as the integer Σ_i v_i 2^i."""
-    return (rows.long() * 2 ** torch.arange(rows.shape[-1])).sum(-1)
-
-
 def visible_marginal(model) -> torch.Tensor:
     """Q(v) for every visible state v (2^V,), indexed by ``state_codes``, exactly at T = 1."""
     states, p = model.distribution(temperature=1.0)
     marginal = torch.zeros(2 ** model.visible, dtype=torch.float64)
     return marginal.index_add_(0, state_codes(states[:, :model.visible]), p)
-
-
-def data_distribution(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The distinct rows' codes and their frequencies P(v)."""
-    codes, counts = state_codes(rows).unique(return_counts=True)
-    return codes, counts.double() / len(rows)
 
 
 @torch.no_grad()
@@ -91,65 +78,66 @@ def rate(lr: float, schedule: str, epoch: int, epochs: int, c: float) -> float:
     return lr * schedule_factor(schedule, epochs, c=c)(epoch)
 
 
-def _progress(total: int, enabled: bool):
-    import sys
+class AHSLearner:
+    """The Boltzmann machine's learning rule as a learner: each epoch runs ``CHAINS`` chains per
+    data row in both phases (``BoltzmannMachine.fit`` for one epoch) at ε = ``rate(...)``; every
+    ``MEASURE_EVERY`` epochs (and the last) the row gets the exact scores."""
 
-    from tqdm.auto import tqdm
+    TAKES = {"epochs": 500, "lr": 1.0, "schedule": "cosine", "schedule_c": 1.0, "seed": 0}
+    rule = "Ackley, Hinton & Sejnowski 1985 (gradient form, T = 1)"
+    task = "distribution"
+    steps_per_epoch = 1
 
-    return tqdm(total=total, unit="epoch", file=sys.stderr, dynamic_ncols=True, disable=not enabled)
+    def __init__(self, model, data, *, epochs: int, seed: int, lr: float, schedule: str,
+                 schedule_c: float):
+        self.model, self.data = model.cpu(), data
+        self.epochs, self.seed, self.lr, self.schedule, self.c = epochs, seed, lr, schedule, schedule_c
+        self.generator = torch.Generator().manual_seed(seed)
 
+    def settings(self) -> dict:
+        return {"rule": self.rule, "epochs": self.epochs, "lr": self.lr, "schedule": self.schedule,
+                "schedule_c": self.c, "chains_per_row": CHAINS, "seed": self.seed}
 
-def learn(model, rows: torch.Tensor, *, epochs: int, lr: float, schedule: str, schedule_c: float,
-          generator, progress: bool) -> list[dict]:
-    """Run the AHS rule for ``epochs`` epochs; per epoch ε and the mean |p⁺ - p⁻|, and every
-    ``MEASURE_EVERY`` epochs (and the last) the exact scores."""
-    history = []
-    with _progress(epochs, progress) as bar:
-        for epoch in range(epochs):
-            step = rate(lr, schedule, epoch, epochs, schedule_c)
-            gap = model.fit(rows, epochs=1, lr=step, chains=CHAINS, generator=generator)[0]
-            row = {"epoch": epoch + 1, "lr": step, "gap": gap}
-            if (epoch + 1) % MEASURE_EVERY == 0 or epoch + 1 == epochs:
-                row.update(exact_scores(model, rows))
-                bar.set_postfix({k: f"{row[k]:.3f}" for k in ("kl", "data_mass") if k in row})
-            history.append(row)
-            bar.update()
-    return history
+    def prepare(self) -> None:
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise NnzooError(f"The AHS rule needs lr > 0; got {self.lr}.")
+        self.rows = binary_rows(torch.as_tensor(self.data.train.x).reshape(len(self.data.train), -1),
+                                self.model.visible, f"The rows of dataset {self.data.name!r}")
+        self.samples_per_epoch = len(self.rows) * CHAINS
 
+    def epoch(self, state) -> dict:
+        step = rate(self.lr, self.schedule, state.epoch, self.epochs, self.c)
+        gap = self.model.fit(self.rows, epochs=1, lr=step, chains=CHAINS, generator=self.generator)[0]
+        row = {"lr": step, "gap": gap}
+        if (state.epoch + 1) % MEASURE_EVERY == 0 or state.epoch + 1 == self.epochs:
+            row.update(exact_scores(self.model, self.rows))
+        state.step_done()
+        return row
 
-@discards_unstarted
-def fit_boltzmann(model, data, *, epochs: int = 500, lr: float = 1.0, schedule: str = "cosine",
-                  schedule_c: float = 1.0, seed: int = 0, progress: bool = True, out=None,
-                  overwrite: bool = False, config: dict | None = None, **_ignored):
-    """``nnzoo train boltzmann``: the AHS rule with ``nnzoo.fit``'s signature; the history has
-    each epoch's ε and mean |p⁺ - p⁻|, the test dict the scores of ``evaluate_distribution``."""
-    from nnzoo.train.loop import FitResult
-    if epochs < 1 or not lr > 0 or not math.isfinite(lr):
-        raise NnzooError(f"The AHS rule needs epochs >= 1 and lr > 0; got {epochs} and {lr}.")
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    rows = binary_rows(torch.as_tensor(data.train.x).reshape(len(data.train), -1), model.visible,
-                       f"The rows of dataset {data.name!r}")
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(
-        rule="Ackley, Hinton & Sejnowski 1985 (gradient form, T = 1)", epochs=epochs, lr=lr,
-        schedule=schedule, chains_per_row=CHAINS, seed=seed)
-    if folder:
-        folder.write_json("config.json", run_config)
-    model.cpu()
-    start = time.perf_counter()
-    history = learn(model, rows, epochs=epochs, lr=lr, schedule=schedule, schedule_c=schedule_c,
-                    generator=torch.Generator().manual_seed(seed), progress=progress)
-    seconds = time.perf_counter() - start
-    test = evaluate_distribution(model, data.test, seed=seed, name=data.name)
-    result = FitResult(history, test, epochs, epochs, seconds,
-                       len(rows) * CHAINS * epochs / max(seconds, 1e-9),
-                       folder.path if folder else None)
-    if folder:
-        baseline = {"uniform_kl": math.log(2 ** model.visible) - entropy(rows),
-                    "uniform_mass": len(state_codes(rows).unique()) / 2 ** model.visible}
-        folder.save_result(model, run_config, result.metrics, **baseline, history=history)
-        save_pictures(model, data, folder, history, seed)
-    return result
+    def validate(self) -> dict:
+        return {}
+
+    def test(self) -> dict:
+        return evaluate_distribution(self.model, self.data.test, seed=self.seed, name=self.data.name)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+    def extra_metrics(self) -> dict:
+        return {"uniform_kl": math.log(2 ** self.model.visible) - entropy(self.rows),
+                "uniform_mass": len(state_codes(self.rows).unique()) / 2 ** self.model.visible}
+
+    def curves(self, result, title):
+        from nnzoo.explain.boltzmann import curves_figure
+
+        what = f"{self.model.visible} visible + {self.model.size - self.model.visible} hidden units"
+        return curves_figure(result.history, f"AHS learning on {self.data.name} ({what})")
+
+    def pictures(self, folder) -> None:
+        save_pictures(self.model, self.data, folder, self.seed)
 
 
 def entropy(rows: torch.Tensor) -> float:
@@ -158,10 +146,9 @@ def entropy(rows: torch.Tensor) -> float:
     return -(p * p.log()).sum().item()
 
 
-def save_pictures(model, data, folder, history: list[dict], seed: int) -> None:
-    """weights.png, distribution.png, samples.png and curves.png of a trained machine."""
-    from nnzoo.explain.boltzmann import (curves_figure, distribution_figure, samples_figure,
-                                         weights_figure)
+def save_pictures(model, data, folder, seed: int) -> None:
+    """weights.png, distribution.png and samples.png of a trained machine."""
+    from nnzoo.explain.boltzmann import distribution_figure, samples_figure, weights_figure
 
     rows = torch.as_tensor(data.train.x).reshape(len(data.train), -1).double()
     side = data.info.get("side")
@@ -175,5 +162,3 @@ def save_pictures(model, data, folder, history: list[dict], seed: int) -> None:
                                                f"{data.name}: the machine's distribution at "
                                                f"T = 1 ({what})"), "distribution.png")
     folder.save_figure(samples_figure(rows, samples[:40], shape, data.name), "samples.png")
-    folder.save_figure(curves_figure(history, f"AHS learning on {data.name} ({what})"),
-                       "curves.png")

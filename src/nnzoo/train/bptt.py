@@ -18,29 +18,23 @@ different characters, and starts every column from the zero state. Validation an
 the whole stream the same way (state carried, no gradient), in one column for streams up to
 50,000 characters, so only the first characters are read without context.
 
-``fit_bptt`` has ``nnzoo.fit``'s signature (``nnzoo train char-lm`` calls it through the entry's
-``defaults["trainer"]``). The model must have ``forward_state(x, state) -> (scores, state)``; the
-data are consecutive windows (``nnzoo.data.text``), whose length is the truncation length k.
+:class:`BPTTLearner` is the gradient learner with this epoch; ``nnzoo.fit`` picks it for a
+model with ``forward_state(x, state) -> (scores, state)`` (``nnzoo train char-lm``). The data
+are consecutive windows (``nnzoo.data.text``), whose length is the truncation length k.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import torch
-from torch import nn
 
-from nnzoo.data import DataBundle
 from nnzoo.data.text import stream_of
 from nnzoo.errors import NnzooError
-from nnzoo.train.callbacks import EarlyStopping, ProgressBar
-from nnzoo.train.loop import (FitResult, TrainState, _notify, descend, end_epoch, finish_run,
-                              interruptible, training_device)
-from nnzoo.train.losses import softmax_cross_entropy
+from nnzoo.losses import softmax_cross_entropy
+from nnzoo.train.gradient import GradientLearner, StepLosses, descend
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
-from nnzoo.train.run_folder import discards_unstarted
 
 
 def batchify(stream: torch.Tensor, columns: int) -> torch.Tensor:
@@ -89,72 +83,71 @@ def evaluate_stream(model, stream: torch.Tensor, k: int) -> dict:
     return result
 
 
-@discards_unstarted
-def fit_bptt(model: nn.Module, data: DataBundle, *, epochs: int = 20, batch_size: int = 16,
-             lr: float = 3e-3, optimizer: str = "adam", momentum: float = 0.9,
-             weight_decay: float = 0.0, schedule: str = "constant", schedule_c: float = 1.0,
-             schedule_step: int = 10, patience: int | None = None,
-             clip_grad_norm: float | None = 1.0, device="auto", seed: int = 0,
-             progress: bool = True, out=None, overwrite: bool = False, callbacks=(),
-             config: dict | None = None, bptt: int | None = None, **unused) -> FitResult:
-    """Train a stream model with truncated BPTT; ``batch_size`` is the number of columns B and
-    ``bptt`` the truncation length k (default: the data's window length)."""
-    taken = sorted(key for key, value in unused.items() if value is not None)
-    if taken:
-        raise NnzooError(f"Truncated BPTT (fit_bptt) does not take {', '.join(taken)}: its loss "
-                         f"is the per-step cross-entropy of the next token.")
-    if not callable(getattr(model, "forward_state", None)):
-        raise NnzooError(f"Truncated BPTT needs a model with forward_state(x, state) -> (scores, "
-                         f"state); {type(model).__name__} has none.")
-    if isinstance(data.train.x, tuple) or data.train.x.dim() != 2 or data.train.x.is_floating_point():
-        raise NnzooError(f"Truncated BPTT reads a stream of token ids: dataset {data.name!r} must "
-                         f"give consecutive windows of ids (N, T), as the 'text' dataset does.")
-    k = int(bptt or data.train.x.shape[1])
-    device = training_device(device)
-    torch.manual_seed(seed)
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(
-        trainer="nnzoo.train.bptt:fit_bptt", epochs=epochs, batch_size=batch_size, bptt=k, lr=lr,
-        optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-        patience=patience, clip_grad_norm=clip_grad_norm, device=str(device), seed=seed)
-    if folder:
-        folder.write_json("config.json", run_config)
-    if "alphabet" in data.info and isinstance(getattr(type(model), "alphabet", None), property):
-        model.alphabet = data.info["alphabet"]  # saved with the weights: the run can write text
+class BPTTLearner(GradientLearner):
+    """Truncated BPTT over one stream: ``batch_size`` is the number of columns B and ``bptt``
+    the truncation length k (default: the data's window length); the gradient's norm is
+    clipped to ``clip_grad_norm`` (default 1)."""
 
-    model.to(device)
-    train = batchify(stream_of(data.train).to(device), batch_size)       # (B, L)
-    val, test = (stream_of(s).to(device) for s in (data.val, data.test))
-    opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr,
-                         momentum=momentum, weight_decay=weight_decay)
-    scheduler = make_schedule(opt, schedule, epochs, c=schedule_c, step=schedule_step)
-    generator = torch.Generator().manual_seed(seed)
-    cbs = list(callbacks) + ([EarlyStopping(patience)] if patience is not None else []) \
-        + ([ProgressBar()] if progress else [])
-    state = TrainState(model, opt, epochs, math.ceil((train.shape[1] - 1) / k), run_config)
-    _notify(cbs, "on_train_begin", state)
+    TAKES = {key: value for key, value in GradientLearner.TAKES.items()
+             if key not in ("loss", "channels_last", "compile")}
+    TAKES.update(epochs=20, batch_size=16, lr=3e-3, clip_grad_norm=1.0, bptt=None)
+    rule = "truncated back-propagation through time"
 
-    seen = 0
-    with interruptible(state, cbs):
-        for epoch in range(epochs):
-            model.train()
-            tally, carried = Tally(device, classify=True, top5=False), None
-            offset = 0
-            if train.shape[1] > 2 * k:
-                offset = int(torch.randint(0, k, (1,), generator=generator))
-            start, epoch_seen = time.perf_counter(), 0
-            for x, y in chunks(train, k, offset):
-                loss, scores, carried = bptt_step(model, x, y, carried)
-                descend(opt, loss, model, clip_grad_norm)
-                tally.add(loss, scores, y)
-                epoch_seen += y.numel()
-                _notify(cbs, "on_step_end", state)
-            row = {"epoch": epoch + 1, **tally.result(), "seconds": time.perf_counter() - start}
-            seen += epoch_seen
-            if end_epoch(state, cbs, row, scheduler, lambda: evaluate_stream(model, val, k)):
-                break
-    _notify(cbs, "on_train_end", state)
-    train_seconds = sum(row["seconds"] for row in state.history)
-    return finish_run(state, evaluate_stream(model, test, k), train_seconds, seen, folder,
-                      run_config)
+    def __init__(self, model, data, *, epochs: int, seed: int, bptt=None, **settings):
+        super().__init__(model, data, epochs=epochs, seed=seed, loss=None, channels_last=False,
+                         compile=False, **settings)
+        self.given = {**self.given, "bptt": bptt}
+        for key in ("loss", "channels_last", "compile"):
+            self.given.pop(key)
+        self.bptt = bptt
+
+    def settings(self) -> dict:
+        return {"trainer": "bptt", **self.given, "device_used": str(self.device)}
+
+    def prepare(self) -> None:
+        model, data = self.model, self.data
+        if not callable(getattr(model, "forward_state", None)):
+            raise NnzooError(f"Truncated BPTT needs a model with forward_state(x, state) -> "
+                             f"(scores, state); {type(model).__name__} has none.")
+        x = data.train.x
+        if isinstance(x, tuple) or x.dim() != 2 or x.is_floating_point():
+            raise NnzooError(f"Truncated BPTT reads a stream of token ids: dataset {data.name!r} "
+                             f"must give consecutive windows of ids (N, T), as the 'text' "
+                             f"dataset does.")
+        self.k = int(self.bptt or x.shape[1])
+        if "alphabet" in data.info and isinstance(getattr(type(model), "alphabet", None), property):
+            model.alphabet = data.info["alphabet"]  # saved with the weights: the run can write text
+        s = self.s
+        self.columns = batchify(stream_of(data.train), s["batch_size"])       # (B, L)
+        self.val, self.test_stream = stream_of(data.val), stream_of(data.test)
+        self.optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad],
+                                        s["optimizer"], s["lr"], momentum=s["momentum"],
+                                        weight_decay=s["weight_decay"])
+        self.scheduler = make_schedule(self.optimizer, s["schedule"], self.epochs,
+                                       c=s["schedule_c"], step=s["schedule_step"])
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.steps_per_epoch = math.ceil((self.columns.shape[1] - 1) / self.k)
+        self.samples_per_epoch = self.columns.shape[0] * (self.columns.shape[1] - 1)
+
+    def epoch(self, state) -> dict:
+        self.model.train()
+        tally, carried, k = Tally(self.device, classify=True, top5=False), None, self.k
+        self.step_losses = StepLosses(self.steps_per_epoch, self.device)
+        offset = 0
+        if self.columns.shape[1] > 2 * k:
+            offset = int(torch.randint(0, k, (1,), generator=self.generator))
+        for x, y in chunks(self.columns, k, offset):
+            loss, scores, carried = bptt_step(self.model, x, y, carried)
+            descend(self.optimizer, loss, self.model, self.s["clip_grad_norm"])
+            tally.add(loss, scores, y)
+            self.step_losses.add(loss)
+            state.step_done()
+        row = {**tally.result(), "lr": self.optimizer.param_groups[0]["lr"]}
+        self.scheduler.step()
+        return row
+
+    def validate(self) -> dict:
+        return evaluate_stream(self.model, self.val, self.k)
+
+    def test(self) -> dict:
+        return evaluate_stream(self.model, self.test_stream, self.k)

@@ -9,26 +9,21 @@ generator's tanh range [-1, 1]. For each batch of m real images x and m noise ve
 
 with D(·) = σ(logit), computed as binary cross-entropy on the logits (the stable form).
 
-``fit_gan`` has ``nnzoo.fit``'s signature, so ``nnzoo train gan`` calls it through the model
-entry's ``defaults["trainer"]``. The run folder gets ``samples_epoch_NNN.png`` (the same 64
-noise vectors each time, so the grids show one set of samples taking shape), ``samples.png``
-(the last), ``curves.png`` (losses, D(x) and D(G(z)) per epoch), ``metrics.json`` and the weights.
+:class:`GANLearner` is what ``nnzoo.fit`` (and ``nnzoo train gan``) runs for a GAN. The run
+folder gets ``samples_epoch_NNN.png`` (the same 64 noise vectors each time, so the grids show one
+set of samples taking shape), ``samples.png`` (the last), ``curves.png`` (losses, D(x) and
+D(G(z)) per epoch), ``metrics.json`` and the weights.
 """
 
 from __future__ import annotations
-
-import time
 
 import torch
 import torch.nn.functional as F
 
 from nnzoo.data import DataBundle
 from nnzoo.errors import NnzooError
-from nnzoo.train.loop import FitResult, TrainingInterrupted, training_device
-from nnzoo.train.run_folder import RunFolder, discards_unstarted
-
-NOT_FOR_GANS = ("momentum", "weight_decay", "schedule", "schedule_c", "schedule_step",
-                "patience", "loss", "clip_grad_norm", "callbacks", "channels_last")
+from nnzoo.runs import RunFolder
+from nnzoo.train.scoring import training_device
 
 
 def to_tanh_range(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
@@ -60,105 +55,97 @@ def gan_losses(model, x: torch.Tensor, z: torch.Tensor):
     return fake, d_loss, real_logit, fake_logit
 
 
-@discards_unstarted
-def fit_gan(model, data: DataBundle, *, epochs: int = 60, batch_size: int = 64, lr: float = 2e-4,
-            beta1: float = 0.5, optimizer: str = "adam", seed: int = 0, device="auto",
-            progress: bool = True, out=None, overwrite: bool = False, config: dict | None = None,
-            sample_every: int | None = None, **others) -> FitResult:
-    """Train ``model`` (a :class:`nnzoo.models.gan.GAN`) on the images of ``data.train``.
+class GANLearner:
+    """Algorithm 1 of Goodfellow et al. with k = 1: per batch a D step, then a G step, each by
+    Adam with β1 = ``beta1`` (DCGAN's 0.5). Settings: ``epochs``, ``batch_size``, ``lr``,
+    ``beta1``, ``seed``, ``device``, ``sample_every`` (epochs between sample grids; default
+    about a dozen grids per run, and always the last epoch)."""
 
-    ``sample_every`` epochs (default: about a dozen grids per run, and always the last epoch) a
-    grid of samples from a fixed noise batch is saved in ``out``. Returns a ``FitResult`` whose
-    history rows hold ``g_loss``, ``d_loss``, ``d_real`` = mean D(x) and ``d_fake`` = mean
-    D(G(z)), and whose ``test`` holds the same on the test images and fresh noise.
-    """
-    unused = sorted(k for k, v in others.items() if v not in (None, 0, 0.0, "constant", ()))
-    if unused or optimizer != "adam":
-        what = ", ".join(unused) or f"optimizer {optimizer}"
-        raise NnzooError(f"The GAN's training loop takes epochs, batch size, learning rate, seed "
-                         f"and device (Adam with β1 = {beta1}, as in DCGAN); it does not take "
-                         f"{what}.")
-    device = training_device(device)
-    torch.manual_seed(seed)
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    run_config = dict(config or {})
-    run_config.setdefault("training", {}).update(
-        trainer="nnzoo.train.gan:fit_gan", epochs=epochs, batch_size=batch_size, lr=lr,
-        optimizer="adam", beta1=beta1, loss="non-saturating GAN", device=str(device), seed=seed)
-    if folder:
-        folder.write_json("config.json", run_config)
+    TAKES = {"epochs": 60, "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "seed": 0,
+             "device": "auto", "sample_every": None}
+    rule = "non-saturating GAN"
+    task = "generate"
 
-    model.to(device)
-    real, lo, hi = _images(data, model)
-    real = real.to(device)
-    if device.type == "cpu":  # measured: one CPU core trains the DCGAN ~1.3x faster this way
-        model.to(memory_format=torch.channels_last)
-        real = real.contiguous(memory_format=torch.channels_last)
-    test = to_tanh_range(data.test.x, lo, hi).to(device) if len(data.test) else real[:0]
-    if len(real) < batch_size:
-        raise NnzooError(f"Dataset {data.name!r} has {len(real)} training images, fewer than one "
-                         f"batch of {batch_size}; lower --batch-size.")
-    g_opt = torch.optim.Adam(model.generator.parameters(), lr=lr, betas=(beta1, 0.999))
-    d_opt = torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
-    generator = torch.Generator(device=device).manual_seed(seed)
-    fixed_z = model.noise(64, torch.Generator(device=device).manual_seed(seed + 1))
-    every = sample_every or max(1, epochs // 12)
-    steps = len(real) // batch_size  # whole batches only: batch norm wants full ones
-    bar = _progress_bar(epochs * steps) if progress else None
+    def __init__(self, model, data: DataBundle, *, epochs: int, seed: int, batch_size: int,
+                 lr: float, beta1: float, device, sample_every):
+        self.device = training_device(device)
+        self.model, self.data = model.to(self.device), data
+        self.epochs, self.seed, self.batch_size, self.lr, self.beta1 = epochs, seed, batch_size, lr, beta1
+        self.given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "beta1": beta1,
+                      "seed": seed, "device": device, "sample_every": sample_every}
+        self.every = sample_every or max(1, epochs // 12)
 
-    history, train_seconds, interrupted_in = [], 0.0, None
-    try:
-        for epoch in range(1, epochs + 1):
-            model.train()
-            sums = torch.zeros(4, device=device)
-            start = time.perf_counter()
-            order = torch.randperm(len(real), generator=generator, device=device)
-            for step in range(steps):
-                x = real[order[step * batch_size:(step + 1) * batch_size]]  # (m, C, S, S)
-                z = model.noise(batch_size, generator)  # (m, z_dim)
-                fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
-                d_opt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                d_opt.step()
-                gen_logit = model.discriminator(fake)  # the updated D judges the same samples
-                g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
-                g_opt.zero_grad(set_to_none=True)
-                g_loss.backward()
-                g_opt.step()
-                sums += torch.stack([g_loss, d_loss, torch.sigmoid(real_logit).mean(),
-                                     torch.sigmoid(fake_logit).mean()]).detach()
-                if bar is not None:
-                    bar.update(1)
-            g, d, d_real, d_fake = (sums / steps).tolist()  # one host sync per epoch
-            train_seconds += time.perf_counter() - start
-            history.append({"epoch": epoch, "g_loss": g, "d_loss": d, "d_real": d_real,
-                            "d_fake": d_fake})
-            if bar is not None:
-                bar.set_description(f"epoch {epoch}/{epochs}")
-                bar.set_postfix({k: f"{v:.3f}" for k, v in history[-1].items() if k != "epoch"},
-                                refresh=False)
-            if folder and (epoch % every == 0 or epoch == epochs):
-                _save_samples(model, fixed_z, folder, epoch, epochs)
-    except KeyboardInterrupt:  # Ctrl-C: keep the epochs already finished
-        if not history:
-            raise
-        interrupted_in = len(history) + 1
-    finally:
-        if bar is not None:
-            bar.close()
+    def settings(self) -> dict:
+        return {"trainer": "gan", "optimizer": "adam", "loss": self.rule, **self.given,
+                "device_used": str(self.device)}
 
-    finished = len(history)
-    result = FitResult(history, evaluate_gan(model, test, seed), finished, finished, train_seconds,
-                       finished * steps * batch_size / max(train_seconds, 1e-9),
-                       folder.path if folder else None, interrupted_in)
-    if folder:
-        folder.save_result(model, run_config, result.metrics, history=history)
+    def prepare(self) -> None:
+        model, device = self.model, self.device
+        real, lo, hi = _images(self.data, model)
+        real = real.to(device)
+        if device.type == "cpu":  # measured: one CPU core trains the DCGAN ~1.3x faster this way
+            model.to(memory_format=torch.channels_last)
+            real = real.contiguous(memory_format=torch.channels_last)
+        if len(real) < self.batch_size:
+            raise NnzooError(f"Dataset {self.data.name!r} has {len(real)} training images, fewer "
+                             f"than one batch of {self.batch_size}; lower --batch-size.")
+        self.real = real
+        test = self.data.test
+        self.test_images = to_tanh_range(test.x, lo, hi).to(device) if len(test) else real[:0]
+        self.g_opt = torch.optim.Adam(model.generator.parameters(), lr=self.lr,
+                                      betas=(self.beta1, 0.999))
+        self.d_opt = torch.optim.Adam(model.discriminator.parameters(), lr=self.lr,
+                                      betas=(self.beta1, 0.999))
+        self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        self.fixed_z = model.noise(64, torch.Generator(device=device).manual_seed(self.seed + 1))
+        self.steps_per_epoch = len(real) // self.batch_size  # whole batches: batch norm wants them
+        self.samples_per_epoch = self.steps_per_epoch * self.batch_size
+
+    def epoch(self, state) -> dict:
+        model, m = self.model, self.batch_size
+        model.train()
+        sums = torch.zeros(4, device=self.device)
+        order = torch.randperm(len(self.real), generator=self.generator, device=self.device)
+        for step in range(self.steps_per_epoch):
+            x = self.real[order[step * m:(step + 1) * m]]  # (m, C, S, S)
+            z = model.noise(m, self.generator)  # (m, z_dim)
+            fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
+            self.d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.d_opt.step()
+            gen_logit = model.discriminator(fake)  # the updated D judges the same samples
+            g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
+            self.g_opt.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.g_opt.step()
+            sums += torch.stack([g_loss, d_loss, torch.sigmoid(real_logit).mean(),
+                                 torch.sigmoid(fake_logit).mean()]).detach()
+            state.step_done()
+        g, d, d_real, d_fake = (sums / self.steps_per_epoch).tolist()  # one host sync per epoch
+        epoch = state.epoch + 1
+        if state.folder and (epoch % self.every == 0 or epoch == self.epochs):
+            _save_samples(model, self.fixed_z, state.folder, epoch, self.epochs)
+        return {"g_loss": g, "d_loss": d, "d_real": d_real, "d_fake": d_fake}
+
+    def validate(self) -> dict:
+        return {}
+
+    def test(self) -> dict:
+        return evaluate_gan(self.model, self.test_images, self.seed)
+
+    def state_dict(self) -> dict:
+        return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.generator.set_state(state["generator"])
+
+    def curves(self, result, title):
         from nnzoo.explain.reconstructions import plot_gan_curves
 
-        folder.save_figure(plot_gan_curves(history, run_config.get("title", "")), "curves.png")
-    if interrupted_in is not None:
-        raise TrainingInterrupted(result, epochs)
-    return result
+        return plot_gan_curves(result.history, title or "")
 
 
 @torch.no_grad()
@@ -203,11 +190,3 @@ def _save_samples(model, z: torch.Tensor, folder: RunFolder, epoch: int, epochs:
     if epoch == epochs:
         folder.save_figure(sample_grid(images, f"generator samples after {epoch} epochs"),
                            "samples.png")
-
-
-def _progress_bar(total: int):
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True)

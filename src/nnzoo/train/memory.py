@@ -21,12 +21,9 @@ recall_vs_noise.png.
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from nnzoo.errors import NnzooError
-from nnzoo.train.run_folder import discards_unstarted
 
 NOISE_LEVELS = tuple(i / 20 for i in range(11))  # 0, 5 %, ..., 50 % of the bits flipped
 SHOWN_COPIES = 3  # corrupted copies per pattern in recall.png
@@ -106,37 +103,59 @@ def pattern_names(data, count: int) -> list[str]:
     return list(names) if len(names) == count else [f"#{i + 1}" for i in range(count)]
 
 
-@discards_unstarted
-def fit_hebbian(model, data, *, seed: int = 0, out=None, overwrite: bool = False,
-                config: dict | None = None, **_ignored):
-    """Store ``data.train.x`` in a Hopfield net and score recall of ``data.test``, with
-    ``nnzoo.fit``'s signature (its optimizer options do not apply: storage is one step)."""
-    from nnzoo.train.loop import FitResult
-    folder = out  # a RunFolder or None: @discards_unstarted opened it
-    patterns = _rows(data.train.x)
-    model.cpu()
-    start = time.perf_counter()
-    model.store(patterns)  # a real-valued dataset stops here, before anything is written
-    seconds = time.perf_counter() - start
-    test = evaluate_recall(model, data.test, seed=seed, name=data.name)
-    val = evaluate_recall(model, data.val, seed=seed + 1, name=data.name)
-    test["stable"] = stable_fraction(model, patterns)
-    size = patterns.shape[1]
-    history = [{"epoch": 1, "patterns": len(patterns), "load": len(patterns) / size,
-                **{f"val_{k}": v for k, v in val.items()}}]
-    result = FitResult(history, test, 1, 1, seconds, len(patterns) / max(seconds, 1e-9),
-                       folder.path if folder else None)
-    if folder:
-        run_config = dict(config or {})
-        run_config.setdefault("training", {}).update(
-            rule="Hebbian outer product, W = (1/N) sum p p^T, W_ii = 0", units=model.units,
-            mode=model.mode, seed=seed)
-        folder.write_json("config.json", run_config)
-        curve = noise_curve(model, patterns, copies=data.info.get("copies", 25), seed=seed)
-        folder.save_result(model, run_config, result.metrics, history=history,
-                           recall_vs_noise=curve)
-        save_pictures(model, data, folder, curve, seed)
-    return result
+class HebbianLearner:
+    """Hopfield storage as a learner: one "epoch" stores ``data.train.x`` by the Hebbian outer
+    product; validation and test score the recall of corrupted copies (``evaluate_recall``).
+    Its optimizer options do not apply: storage is one step."""
+
+    TAKES = {"seed": 0}
+    rule = "Hebbian outer product, W = (1/N) sum p p^T, W_ii = 0"
+    task = "associative-memory"
+    steps_per_epoch = 1
+
+    def __init__(self, model, data, *, epochs: int, seed: int):
+        self.model, self.data, self.seed = model.cpu(), data, seed
+        self.samples_per_epoch = len(data.train)
+
+    def settings(self) -> dict:
+        return {"rule": self.rule, "units": self.model.units, "mode": self.model.mode,
+                "seed": self.seed, "epochs": 1}
+
+    def prepare(self) -> None:
+        self.patterns = _rows(self.data.train.x)
+        _targets(self.data.test, self.data.name)
+
+    def epoch(self, state) -> dict:
+        self.model.store(self.patterns)  # a real-valued dataset stops here, before any epoch
+        state.step_done()
+        return {"patterns": len(self.patterns), "load": len(self.patterns) / self.patterns.shape[1]}
+
+    def validate(self) -> dict:
+        if not len(self.data.val):
+            return {}
+        return evaluate_recall(self.model, self.data.val, seed=self.seed + 1, name=self.data.name)
+
+    def test(self) -> dict:
+        test = evaluate_recall(self.model, self.data.test, seed=self.seed, name=self.data.name)
+        test["stable"] = stable_fraction(self.model, self.patterns)
+        return test
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def extra_metrics(self) -> dict:
+        self.curve = noise_curve(self.model, self.patterns, copies=self.data.info.get("copies", 25),
+                                 seed=self.seed)
+        return {"recall_vs_noise": self.curve}
+
+    def curves(self, result, title):
+        return None  # one step: recall_vs_noise.png is its curve
+
+    def pictures(self, folder) -> None:
+        save_pictures(self.model, self.data, folder, self.curve, self.seed)
 
 
 def save_pictures(model, data, folder, curve: dict, seed: int) -> None:

@@ -16,7 +16,9 @@ class ProgressBar:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=state.epochs * state.steps_per_epoch, unit="step", file=self.file,
-                        desc=f"epoch 1/{state.epochs}", dynamic_ncols=True, leave=True)
+                        initial=state.epoch * state.steps_per_epoch,  # a resumed run
+                        desc=f"epoch {state.epoch + 1}/{state.epochs}", dynamic_ncols=True,
+                        leave=True)
 
     def on_step_end(self, state) -> None:
         self.bar.update(1)

@@ -1,0 +1,75 @@
+"""Reading a run back: its config, its weights, its model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nnzoo.errors import NnzooError
+
+
+def read_config(path) -> tuple[dict, Path]:
+    """The config of a run folder or of a weights file; returns (config, weights path)."""
+    path = Path(path)
+    if path.is_dir():
+        weights = path / "weights.safetensors"
+        config_file = path / "config.json"
+    else:
+        weights = path
+        config_file = path.parent / "config.json"
+    if not weights.exists():
+        raise NnzooError(f"No weights at {str(weights)!r}; expected a run folder written by "
+                         f"`nnzoo train` or a .safetensors file.")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as fh:
+            meta = fh.metadata() or {}
+    except Exception as err:  # safetensors raises several types for a bad header
+        raise NnzooError(f"Cannot read weights file {str(weights)!r}: it is not a valid "
+                         f"safetensors file ({err}). Expected weights written by `nnzoo train`.") from None
+    config = None
+    if config_file.exists():
+        try:
+            config = json.loads(config_file.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise NnzooError(f"Cannot read {str(config_file)!r}: {err}. Expected the JSON "
+                             f"config written by `nnzoo train`.") from None
+    elif "nnzoo_config" in meta:
+        config = json.loads(meta["nnzoo_config"])
+    if not isinstance(config, dict) or "model" not in config:
+        raise NnzooError(f"{str(path)!r} does not say which model its weights belong to: no "
+                         f"config.json beside it and no nnzoo config in the file's metadata.")
+    return config, weights
+
+
+def run_input_shape(config: dict) -> tuple[int, ...]:
+    """The input shape (one sample) a run was trained with: its config's, else its model's
+    default."""
+    import nnzoo
+
+    return tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
+
+
+def load_run(path):
+    """Rebuild the model of a run folder (or weights file) with its trained weights.
+
+    Returns ``(model, config)``; the model is in eval mode on the CPU.
+    """
+    from safetensors.torch import load_file
+
+    import nnzoo
+
+    config, weights = read_config(path)
+    model = nnzoo.create(config["model"], **config.get("model_options", {}))
+    try:
+        state = load_file(str(weights))
+    except Exception as err:
+        raise NnzooError(f"Cannot read weights file {str(weights)!r} ({err}).") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        raise NnzooError(f"The weights in {str(weights)!r} do not fit model {config['model']!r} "
+                         f"with options {config.get('model_options', {})}: {first}") from None
+    return model.eval(), config

@@ -1,0 +1,162 @@
+"""``fit(model, data, ...)``: pick the model's learner, record the complete config, and run the
+lifecycle (:func:`nnzoo.train.lifecycle.run`).
+
+Which learner trains which model is one table, :data:`LEARNERS`, kept here on the training
+side: models import nothing from training, and their learning rules stay their own methods.
+"""
+
+from __future__ import annotations
+
+from nnzoo.errors import NnzooError
+from nnzoo.train.lifecycle import FitResult, run
+
+# Settings of the lifecycle itself, which every learner takes.
+LIFECYCLE = ("out", "resume", "overwrite", "config", "callbacks", "progress", "tensorboard")
+
+
+def _learners():
+    """(model class, learner class) pairs, the first match wins; anything else descends a
+    gradient. A model with ``forward_state`` (a character language model) learns by truncated
+    BPTT."""
+    from nnzoo.models.backprop import BackpropMLP
+    from nnzoo.models.boltzmann import BoltzmannMachine
+    from nnzoo.models.gan import GAN
+    from nnzoo.models.hopfield import Hopfield
+    from nnzoo.models.perceptron import Perceptron
+    from nnzoo.models.rbf import RBFNetwork
+    from nnzoo.models.rbm import RBM
+    from nnzoo.train.boltzmann import AHSLearner
+    from nnzoo.train.gan import GANLearner
+    from nnzoo.train.memory import HebbianLearner
+    from nnzoo.train.rules import BackpropLearner, PerceptronLearner, RBFLearner, RBMLearner
+
+    return ((Perceptron, PerceptronLearner), (BackpropMLP, BackpropLearner),
+            (RBFNetwork, RBFLearner), (RBM, RBMLearner), (Hopfield, HebbianLearner),
+            (BoltzmannMachine, AHSLearner), (GAN, GANLearner))
+
+
+def learner_for(model):
+    """The learner class that trains ``model``."""
+    for model_class, learner in _learners():
+        if isinstance(model, model_class):
+            return learner
+    if callable(getattr(model, "forward_state", None)):
+        from nnzoo.train.bptt import BPTTLearner
+
+        return BPTTLearner
+    from nnzoo.train.gradient import GradientLearner
+
+    return GradientLearner
+
+
+def refuse_unknown_settings(learner, given: dict, model_name: str) -> None:
+    unknown = sorted(k for k in given if k not in learner.TAKES)
+    if unknown:
+        raise NnzooError(f"{model_name} is trained by {learner.__name__} ({learner.rule}), which "
+                         f"does not take {', '.join(unknown)}; it takes "
+                         f"{', '.join(learner.TAKES) or 'no settings'}. Leave "
+                         f"{'it' if len(unknown) == 1 else 'them'} out.")
+
+
+def run_config(model, data, given: dict | None, learner=None) -> dict:
+    """The complete config of a run: how to rebuild the model (name and options, from
+    ``nnzoo.create``) and the data (name, options, folder), what the data mean (classes,
+    standardisation), the versions; ``given`` (the CLI's) fills in or overrides."""
+    import torch
+
+    import nnzoo
+
+    made = getattr(model, "nnzoo_created", None) or {}
+    source = data.info.get("loaded_with", {})
+    task = getattr(learner, "task", None) or data.task  # a GAN generates, whatever its data
+    if made.get("model"):
+        entry_task = nnzoo.get_entry(made["model"]).task
+        task = entry_task if entry_task != "classify" else data.task
+    config = {"model": made.get("model"), "model_options": made.get("options", {}),
+              "data": data.name, "data_options": source.get("options", {}),
+              "data_dir": source.get("data_dir"), "input_shape": list(data.input_shape),
+              "data_description": data.description(), "task": task,
+              "nnzoo_version": nnzoo.__version__, "torch_version": torch.__version__,
+              "title": f"{made.get('model') or type(model).__name__} on {data.name}"}
+    config.update(given or {})
+    return config
+
+
+def _check_resumed_settings(folder, settings: dict) -> None:
+    """A resumed run must go on with the settings it started with (more epochs excepted)."""
+    import json
+
+    from pathlib import Path
+
+    config_file = Path(folder) / "config.json"
+    if not config_file.exists():
+        return
+    saved = json.loads(config_file.read_text()).get("training", {})
+    def same(recorded, value):
+        value = getattr(value, "__name__", value)  # a loss function is recorded by its name
+        return recorded == (list(value) if isinstance(value, tuple) else value)
+
+    differ = [f"{k} {saved[k]!r} -> {v!r}" for k, v in settings.items()
+              if k in saved and k != "epochs" and not same(saved[k], v)]
+    if differ:
+        raise NnzooError(f"Cannot resume {str(folder)!r} with other settings than it was started "
+                         f"with ({'; '.join(differ)}): the resumed run would not be the run it "
+                         f"continues. Resume with the same settings (only epochs may grow), or "
+                         f"start a new run.")
+
+
+def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = False,
+        config: dict | None = None, callbacks=(), progress=True, tensorboard: bool = False,
+        **settings) -> FitResult:
+    """Train ``model`` on ``data`` with its learner, validate each epoch, test at the end.
+
+    ``settings`` are the learner's (``nnzoo info MODEL`` lists a model's defaults): for gradient
+    descent ``epochs, batch_size, lr, optimizer, momentum, weight_decay, schedule, schedule_c,
+    schedule_step, patience, loss, clip_grad_norm, device, seed, channels_last, compile``; a
+    model with its own rule (perceptron, Hopfield, RBM...) takes fewer, and refuses the others.
+
+    Args:
+        out: the run folder to write (config.json, a checkpoint after every epoch,
+            history.csv, metrics.json, weights.safetensors, curves.png and the task's
+            pictures). It is locked while the run writes it.
+        resume: a run folder to continue from its last checkpoint, with the same settings
+            (``epochs`` may be raised to train a finished run longer). The run ends with the
+            weights an uninterrupted run would have, bit for bit.
+        progress: True for a progress bar on a terminal (one line per epoch elsewhere), False
+            for one line per epoch, None for silence.
+        tensorboard: also write TensorBoard scalars to ``out/tensorboard`` (needs the
+            ``tensorboard`` package).
+
+    SIGINT (Ctrl-C) or SIGTERM stops the run at once; the state of the last finished epoch is
+    put back, tested and written, and :class:`~nnzoo.train.lifecycle.TrainingInterrupted` is
+    raised with the result (a KeyboardInterrupt). A NaN or infinite loss or weight raises
+    :class:`~nnzoo.train.lifecycle.NonFiniteError`; the run folder keeps its last finite
+    checkpoint.
+
+    >>> result = fit(nnzoo.create("mlp"), nnzoo.load_dataset("digits", input_shape=(64,)),
+    ...              epochs=5, progress=False)               # doctest: +SKIP
+    >>> result.test["top1"]                                   # doctest: +SKIP
+    """
+    cls = learner or learner_for(model)
+    name = (getattr(model, "nnzoo_created", None) or {}).get("model") or type(model).__name__
+    refuse_unknown_settings(cls, settings, name)
+    resolved = {**cls.TAKES, **settings}
+    if resume is not None:
+        from pathlib import Path
+
+        given_out = getattr(out, "path", out)  # a path, or the RunFolder the CLI opened
+        if out is not None and Path(given_out).resolve() != Path(resume).resolve():
+            raise NnzooError(f"resume={str(resume)!r} continues that run in its own folder; "
+                             f"out={str(given_out)!r} cannot be another one.")
+        out = resume if out is None else out
+        _check_resumed_settings(resume, resolved)
+    epochs = resolved.pop("epochs", 1)
+    seed = resolved.pop("seed", 0)
+    patience = resolved.pop("patience", None)
+    trainer = cls(model, data, epochs=epochs, seed=seed, **resolved)
+    config = run_config(model, data, config, cls)
+    config["training"] = {**trainer.settings(), **({"patience": patience} if "patience" in cls.TAKES
+                                                   else {})}
+    return run(trainer, epochs=epochs, out=out, resume=resume is not None, overwrite=overwrite,
+               config=config, callbacks=callbacks, progress=progress, seed=seed,
+               patience=patience, tensorboard=tensorboard)
