@@ -105,6 +105,17 @@ def test_overwrite_clears_the_old_run_only_when_the_new_one_starts(tmp_path):
     with pytest.raises(NnzooError):
         nnzoo.fit(bad, data, epochs=1, out=tmp_path / "run", overwrite=True, progress=None)
     assert (tmp_path / "run" / "weights.safetensors").exists()  # the old run is untouched
+
+    class CtrlCInFirstEpoch:
+        def on_step_end(self, state):
+            raise KeyboardInterrupt
+
+    old_config = (tmp_path / "run" / "config.json").read_text()
+    with pytest.raises(KeyboardInterrupt):
+        nnzoo.fit(model, data, epochs=2, out=tmp_path / "run", overwrite=True, progress=None,
+                  callbacks=[CtrlCInFirstEpoch()])
+    assert (tmp_path / "run" / "config.json").read_text() == old_config  # still the old run
+    assert main(["eval", str(tmp_path / "run")]) == 0
     (tmp_path / "run" / "decision_regions.png").write_bytes(b"old picture")
     model, data = blobs_mlp()
     nnzoo.fit(model, data, epochs=2, out=tmp_path / "run", overwrite=True, progress=None,
@@ -273,3 +284,17 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, capsys, monk
     code = main(["train", "mlp", "--data", "blobs", "--epochs", "1", "--tensorboard",
                  "--out", str(tmp_path / "run"), "--no-progress"])
     assert code == 2 and "pip install tensorboard" in capsys.readouterr().err
+
+
+def test_tensorboard_scalars_are_written_per_epoch(tmp_path):
+    pytest.importorskip("tensorboard")  # an optional extra: nnzoo[tensorboard]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert main(["train", "mlp", "--data", "blobs", "--epochs", "3", "--tensorboard",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert {"train/loss", "val/loss", "val/top1"} <= set(events.Tags()["scalars"])
+    history = json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]
+    assert [round(e.value, 5) for e in events.Scalars("train/loss")] == \
+        [round(row["loss"], 5) for row in history]

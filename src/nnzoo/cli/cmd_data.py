@@ -43,9 +43,9 @@ def _source(name: str):
 
 def _list(args) -> int:
     from nnzoo.data import list_datasets
-    from nnzoo.data._files import SOURCES, data_root, dataset_folder
+    from nnzoo.data._files import SOURCES, data_roots, dataset_folder
 
-    print(f"data folder: {data_root(args.data_dir)}")
+    print(f"data folders, searched in order: {', '.join(map(str, data_roots(args.data_dir)))}")
     for name, description in list_datasets().items():
         files = name if name in SOURCES else _reads_files_of(name)
         if files is None:
@@ -53,7 +53,7 @@ def _list(args) -> int:
         else:
             folder = dataset_folder(files, args.data_dir)
             present = _present(files, args.data_dir)
-            where = f"present in {folder}" if present else f"not present (expected in {folder})"
+            where = f"found in {folder}" if present else f"not present (expected in {folder})"
             if files != name:
                 where += f" (the {files} files)"
         print(f"{name:<16} {description}\n{'':<16} {where}")
@@ -69,56 +69,52 @@ def _reads_files_of(name: str) -> str | None:
 
 
 def _present(name: str, data_dir) -> bool:
-    from nnzoo.data._files import SOURCES, dataset_folder, find_file
+    from nnzoo.data._files import dataset_folder, holds_dataset
 
-    source = SOURCES[name]
-    folder = dataset_folder(name, data_dir)
-    if name == "cifar10":
-        from nnzoo.data.cifar import ARCHIVE, FOLDER, TEST_FILES, TRAIN_FILES
-
-        extracted = any(all((d / f).is_file() for f in TRAIN_FILES + TEST_FILES)
-                        for d in (folder / FOLDER, folder))
-        return extracted or (folder / ARCHIVE).is_file()
-    return all(find_file(folder, f, source.raw_ok) for f in source.files)
+    return holds_dataset(dataset_folder(name, data_dir), name)
 
 
 def _download(args) -> int:
-    from nnzoo.data._files import dataset_folder, download
+    from nnzoo.data._files import download, download_folder
 
     _source(args.name)
-    print(f"downloading {args.name} into {dataset_folder(args.name, args.data_dir)}")
+    print(f"downloading {args.name} into {download_folder(args.name, args.data_dir)}")
     for file, what in download(args.name, args.data_dir, force=args.force):
         print(f"  {file:<28} {what}")
     return 0
 
 
 def _verify(args) -> int:
-    from nnzoo.data._files import dataset_folder, verify
+    from nnzoo.data._files import (DAMAGED, DIFFERENT, EXIT_STATUS, MISSING, NOT_CHECKED,
+                                   RECOMPRESSED, SOURCES, dataset_folder, verify)
 
     _source(args.name)
     folder = dataset_folder(args.name, args.data_dir)
     print(f"{args.name}: {folder}")
     report = verify(args.name, args.data_dir)
-    if args.name == "cifar10" and report[0][1] == "missing" and _present("cifar10", args.data_dir):
-        report = [(report[0][0], "not checked", None)]  # only the extracted batch files are there
+    if args.name == "cifar10" and report[0][1] == MISSING and _present("cifar10", args.data_dir):
+        report = [(report[0][0], NOT_CHECKED, None)]  # only the extracted batch files are there
     for file, status, path in report:
         note = ""
-        if status == "not checked":
+        if status == NOT_CHECKED:
             what = path.name if path is not None else "the extracted files"
             note = f": {what} present; the published MD5 is of {file}"
         print(f"  {file:<28} {status}{note}")
-    missing = sum(status == "missing" for _, status, _ in report)
-    wrong = sum(status == "checksum mismatch" for _, status, _ in report)
-    notes = []
-    if missing:
-        notes.append(f"{missing} missing: `nnzoo data download {args.name}` fetches them")
-    if wrong:
-        notes.append(f"{wrong} differ from the published file(s): well-formed files still load, "
-                     f"but results need not match published ones")
-    if notes:
-        print(f"{missing + wrong} of {len(report)} file(s) failed; {'; '.join(notes)}.")
-        return 2
-    return 0
+    counts = {status: sum(s == status for _, s, _ in report) for status in EXIT_STATUS}
+    notes = {
+        RECOMPRESSED: "recompressed copies of the published content (as Debian's dataset "
+                      "packages ship them): they load and give the published data",
+        DIFFERENT: "well-formed but not the published content: they still load, but results "
+                   "need not match published ones",
+        MISSING: f"`nnzoo data download {args.name}` fetches them"
+                 + (f", or `apt-get install {SOURCES[args.name].debian_package}`"
+                    if SOURCES[args.name].debian_package else ""),
+        DAMAGED: f"truncated or corrupt: replace them (`nnzoo data download {args.name} --force`)",
+    }
+    said = [f"{counts[s]} {s}: {notes[s]}" for s in notes if counts[s]]
+    if said:
+        print("; ".join(said) + ".")
+    return max(EXIT_STATUS[s] for _, s, _ in report)
 
 
 def _printable(name: str) -> str:

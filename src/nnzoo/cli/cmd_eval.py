@@ -34,7 +34,9 @@ def run(args) -> int:
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")
     input_shape = run_input_shape(config)
-    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=args.data_dir,
+    # the folder the run's data came from, unless --data-dir says otherwise
+    data_dir = args.data_dir or (config.get("data_dir") if data_name == config.get("data") else None)
+    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir,
                               **config.get("data_options", {}) if data_name == config.get("data") else {})
     split = getattr(data, args.split)
     task = config.get("task") or data.task
@@ -63,8 +65,11 @@ def run(args) -> int:
     counts = metrics.pop("confusion", None)
     report = class_report(counts, data) if counts is not None else None
     if args.json:
-        print(json.dumps({"model": config["model"], "data": data_name, "split": args.split, **metrics,
-                          **(report or {})}))
+        from nnzoo.runs import finite_json  # strict JSON: a NaN loss is null, not a bare NaN
+
+        print(json.dumps(finite_json({"model": config["model"], "data": data_name,
+                                      "split": args.split, **metrics, **(report or {})}),
+                         allow_nan=False))
     else:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         print(f"{config['model']} on {data_name} ({args.split}, {len(split)} samples): {shown}")

@@ -237,8 +237,7 @@ def run(args) -> int:
         else:
             refuse_flags_the_learner_ignores(args, name, learner)
             config = {"model": name, "model_options": model_options, "data": data_name,
-                      "data_options": data_options, "data_dir": data_dir,
-                      "input_shape": list(data.input_shape)}
+                      "data_options": data_options, "input_shape": list(data.input_shape)}
         print(f"{'resuming' if args.resume else 'training'} {name} "
               f"({size_in_words(model, data.input_shape)}) on {data_name} ({len(data.train)} train "
               f"/ {len(data.val)} validation / {len(data.test)} test)", file=sys.stderr)

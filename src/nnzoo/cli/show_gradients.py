@@ -32,7 +32,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import json
 
     import torch
 
@@ -41,7 +40,7 @@ def run(args) -> int:
     from nnzoo.errors import NnzooError
     from nnzoo.explain.gradients import gradients_figure, hidden_state_gradients, train_steps
     from nnzoo.models.sequence import Forecaster
-    from nnzoo.runs import atomic_write_bytes
+    from nnzoo.runs import atomic_write_bytes, dumps
 
     if args.length < 2 or args.hidden < 1 or args.steps < 0 or args.batch < 1:
         raise NnzooError(f"show gradients needs --length >= 2, --hidden >= 1, --steps >= 0 and "
@@ -76,7 +75,7 @@ def run(args) -> int:
     atomic_write_bytes(path, buffer.getvalue())
     numbers = {"length": args.length, "hidden": args.hidden, "steps": args.steps,
                "curves": curves, "train_mse_last_50_steps": losses}
-    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(numbers, indent=1) + "\n").encode())
+    atomic_write_bytes(path.with_suffix(".json"), dumps(numbers).encode())  # strict JSON
     width = max(map(len, curves))
     for name, by_stage in curves.items():
         for stage, norms in by_stage.items():

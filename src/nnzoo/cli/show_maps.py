@@ -33,7 +33,8 @@ def load_input(args, config):
 
     input_shape = run_input_shape(config)
     if args.input.lstrip("-").isdigit():
-        data = nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=args.data_dir,
+        data = nnzoo.load_dataset(config["data"], input_shape=input_shape,
+                                  data_dir=args.data_dir or config.get("data_dir"),
                                   **config.get("data_options", {}))
         index, n = int(args.input), len(data.test)
         if not 0 <= index < n:

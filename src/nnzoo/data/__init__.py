@@ -21,6 +21,7 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -161,5 +162,6 @@ def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
         kwargs["data_dir"] = data_dir
     bundle = entry.loader(**kwargs)
     # what a run records, so that its data can be loaded again
-    bundle.info["loaded_with"] = {"options": dict(options), "data_dir": data_dir and str(data_dir)}
+    bundle.info["loaded_with"] = {"options": dict(options), "data_dir": data_dir and
+                                  str(Path(data_dir).expanduser().resolve())}
     return bundle

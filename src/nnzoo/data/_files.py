@@ -1,8 +1,12 @@
 """Where dataset files live, what they must hash to, and how to fetch them.
 
-Files are looked up in a data folder: the ``data_dir`` a loader is given (``--data-dir`` on the
-command line), else the environment variable ``NNZOO_DATA``, else ``~/.nnzoo/data``; each
-dataset has its own subfolder (``<data folder>/mnist/train-images-idx3-ubyte.gz``).
+Files are looked up in these data folders, in order, each holding one subfolder per dataset
+(``<data folder>/mnist/train-images-idx3-ubyte.gz``): the ``data_dir`` a loader is given
+(``--data-dir`` on the command line), the environment variable ``NNZOO_DATA``, ``~/.nnzoo/data``,
+then the system's dataset folders, ``/usr/share/datasets`` (where Debian's dataset packages,
+such as ``apt-get install dataset-fashion-mnist``, put them) and ``datasets/`` under each folder
+of ``$XDG_DATA_DIRS``. The first folder that holds all of a dataset's files is used; downloads
+go to the first of the user's own folders.
 
 ``SOURCES`` is the table of published files and their MD5s, as torchvision and the datasets'
 authors list them. A file that fails its checksum still loads when it is well formed (a user's
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import math
 import os
 import urllib.error
 import urllib.request
@@ -38,6 +43,8 @@ class Source:
     files: dict[str, str]
     homepage: str
     raw_ok: bool = False  # an uncompressed copy (name without ".gz") is accepted too
+    debian_package: str | None = None  # the package that installs the files in /usr/share/datasets
+    content: dict[str, str] | None = None  # file name -> MD5 of its decompressed content
 
 
 # Published MD5s (torchvision.datasets.mnist / cifar; the CIFAR page of A. Krizhevsky).
@@ -55,7 +62,15 @@ SOURCES = {
         ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
         dict(zip(_MNIST_NAMES, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
                                 "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"))),
-        "https://github.com/zalandoresearch/fashion-mnist", raw_ok=True),
+        "https://github.com/zalandoresearch/fashion-mnist", raw_ok=True,
+        debian_package="dataset-fashion-mnist",
+        # MD5s of the decompressed files: Debian's dataset-fashion-mnist (0.0~git20200523)
+        # recompressed the published .gz files, so their MD5s differ from the table above, but
+        # their content is the published data; these are that content's MD5s.
+        content=dict(zip(_MNIST_NAMES, ("f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                                        "9018921c3c673c538a1fc5bad174d6f9",
+                                        "8181f5470baa50b63fa0f6fddb340f0a",
+                                        "15d484375f8d13e6eb1aabb0c3f46965")))),
     "kmnist": Source(
         "kmnist", "kmnist",
         ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
@@ -73,10 +88,48 @@ SOURCES = {
 def data_root(data_dir=None) -> Path:
     """The data folder: ``data_dir``, else ``$NNZOO_DATA``, else ``~/.nnzoo/data``."""
     chosen = data_dir if data_dir not in (None, "") else os.environ.get(ENV_VAR) or DEFAULT_ROOT
-    return Path(chosen).expanduser()
+    return Path(chosen).expanduser().absolute()
+
+
+SYSTEM_ROOT = Path("/usr/share/datasets")
+
+
+def data_roots(data_dir=None) -> list[Path]:
+    """Every data folder searched, in order (see the module's docstring)."""
+    roots = [Path(data_dir).expanduser().absolute()] if data_dir not in (None, "") else []
+    if os.environ.get(ENV_VAR):
+        roots.append(Path(os.environ[ENV_VAR]).expanduser().absolute())
+    roots += [DEFAULT_ROOT.expanduser(), SYSTEM_ROOT]
+    xdg = os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share"
+    roots += [Path(d) / "datasets" for d in xdg.split(":") if d]
+    return list(dict.fromkeys(roots))
+
+
+def holds_dataset(folder: Path, name: str) -> bool:
+    """Whether ``folder`` holds every file of dataset ``name`` (CIFAR-10: its archive, or the
+    extracted batches)."""
+    source = SOURCES[name]
+    if name == "cifar10":
+        from nnzoo.data.cifar import ARCHIVE, FOLDER, TEST_FILES, TRAIN_FILES
+
+        extracted = any(all((d / f).is_file() for f in TRAIN_FILES + TEST_FILES)
+                        for d in (folder / FOLDER, folder))
+        return extracted or (folder / ARCHIVE).is_file()
+    return all(find_file(folder, f, source.raw_ok) for f in source.files)
 
 
 def dataset_folder(name: str, data_dir=None) -> Path:
+    """The folder of dataset ``name``: the first data folder that holds all its files, else
+    where they are expected (the first of the user's folders, where a download puts them)."""
+    subfolder = SOURCES[name].folder
+    for root in data_roots(data_dir):
+        if holds_dataset(root / subfolder, name):
+            return root / subfolder
+    return download_folder(name, data_dir)
+
+
+def download_folder(name: str, data_dir=None) -> Path:
+    """Where ``nnzoo data download`` puts dataset ``name``: never a system folder."""
     return data_root(data_dir) / SOURCES[name].folder
 
 
@@ -88,14 +141,18 @@ def find_file(folder: Path, name: str, raw_ok: bool) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def missing_files_error(name: str, folder: Path, expected: list[str], raw_ok: bool) -> NnzooError:
+def missing_files_error(name: str, folder: Path, expected: list[str], raw_ok: bool,
+                        data_dir=None) -> NnzooError:
     source = SOURCES[name]
     also = " (or the same names without .gz, uncompressed)" if raw_ok else ""
+    searched = ", ".join(str(root / source.folder) for root in data_roots(data_dir))
+    debian = (f" On Debian, `apt-get install {source.debian_package}` installs them in "
+              f"{SYSTEM_ROOT / source.folder}." if source.debian_package else "")
     return NnzooError(
-        f"Dataset {name!r} needs the file(s) {', '.join(expected)}{also} in the folder {folder}, "
-        f"and they are not there. On a machine with a network run `nnzoo data download {name}`; "
-        f"otherwise copy the files from {source.homepage} into that folder by hand. The data "
-        f"folder is --data-dir, else ${ENV_VAR}, else {DEFAULT_ROOT}.")
+        f"Dataset {name!r} needs the file(s) {', '.join(expected)}{also}, and no data folder "
+        f"holds them all (searched {searched}).{debian} On a machine with a network run `nnzoo "
+        f"data download {name}`; otherwise copy the files from {source.homepage} into {folder} "
+        f"by hand.")
 
 
 def md5sum(path: Path) -> str:
@@ -106,24 +163,73 @@ def md5sum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(name: str, data_dir=None) -> list[tuple[str, str, Path | None]]:
-    """Each published file of ``name`` as ``(file, status, path)``.
+# The verdicts of ``verify``, best first, with the exit status `nnzoo data verify` gives.
+OK = "ok"
+RECOMPRESSED = "identical content (recompressed)"
+NOT_CHECKED = "not checked"
+DIFFERENT = "different file"
+MISSING = "missing"
+DAMAGED = "damaged (truncated / corrupt)"
+EXIT_STATUS = {OK: 0, RECOMPRESSED: 0, NOT_CHECKED: 0, DIFFERENT: 1, MISSING: 2, DAMAGED: 3}
 
-    ``status`` is "ok", "checksum mismatch", "missing", or "not checked" for an uncompressed
-    copy (the published MD5 is that of the .gz file).
-    """
+
+def content_md5(path: Path) -> str | None:
+    """MD5 of a file's decompressed content (read in chunks), or None when it is damaged: a
+    truncated or corrupt gzip stream, or an IDX file shorter or longer than its header says."""
+    import gzip
+    import struct
+    import zlib
+
+    digest, size, head = hashlib.md5(usedforsecurity=False), 0, b""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                if len(head) < 4 + 4 * 4:
+                    head += chunk[:16]
+                digest.update(chunk)
+                size += len(chunk)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if head[:2] == b"\0\0" and len(head) >= 4:  # an IDX header: its size must match
+        item = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}.get(head[2])
+        dims = head[3]
+        if item is None or len(head) < 4 + 4 * dims:
+            return digest.hexdigest()
+        shape = struct.unpack(f">{dims}I", head[4:4 + 4 * dims]) if dims <= 3 else None
+        if shape is not None and size != 4 + 4 * dims + item * math.prod(shape):
+            return None
+    return digest.hexdigest()
+
+
+def verify(name: str, data_dir=None) -> list[tuple[str, str, Path | None]]:
+    """Each published file of ``name`` as ``(file, verdict, path)``, the verdict one of
+    ``EXIT_STATUS``: the published file itself (``ok``); another compression of the same
+    content (``identical content (recompressed)``), told by the MD5 of the decompressed data;
+    a truncated or corrupt file (``damaged``); a well-formed file with other content
+    (``different file``); ``missing``; or ``not checked`` (an uncompressed copy of a dataset
+    with no content checksums)."""
     source = SOURCES[name]
     folder = dataset_folder(name, data_dir)
     report = []
     for file, expected in source.files.items():
         path = find_file(folder, file, source.raw_ok)
+        content = (source.content or {}).get(file)
         if path is None:
-            status = "missing"
-        elif path.name != file:
-            status = "not checked"
+            verdict = MISSING
+        elif path.name == file and md5sum(path) == expected:
+            verdict = OK
         else:
-            status = "ok" if md5sum(path) == expected else "checksum mismatch"
-        report.append((file, status, path))
+            found = content_md5(path)
+            if found is None:
+                verdict = DAMAGED
+            elif content is None:
+                verdict = NOT_CHECKED if path.name != file else DIFFERENT
+            elif found == content:
+                verdict = RECOMPRESSED if path.name == file else OK
+            else:
+                verdict = DIFFERENT
+        report.append((file, verdict, path))
     return report
 
 
@@ -152,7 +258,7 @@ def download(name: str, data_dir=None, *, force: bool = False) -> list[tuple[str
     :class:`NnzooError` at the first file, after one short connection attempt per mirror.
     """
     source = SOURCES[name]
-    folder = dataset_folder(name, data_dir)
+    folder = download_folder(name, data_dir)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     done = []

@@ -122,7 +122,8 @@ def read_cifar10(data_dir=None) -> tuple[dict[str, bytes], str]:
                              f"the CIFAR-10 binary distribution ({FOLDER}/ with five data "
                              f"batches and test_batch.bin).")
         return files, str(folder / ARCHIVE)
-    raise missing_files_error("cifar10", folder, [ARCHIVE, f"or the extracted {FOLDER}/"], False)
+    raise missing_files_error("cifar10", folder, [ARCHIVE, f"or the extracted {FOLDER}/"], False,
+                              data_dir)
 
 
 def class_names_from(meta: bytes | None) -> list[str]:

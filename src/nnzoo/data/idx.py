@@ -179,7 +179,7 @@ def load_idx_dataset(name: str, class_names: list[str], *, input_shape=None,
     folder = dataset_folder(name, data_dir)
     missing = [f for f in source.files if find_file(folder, f, source.raw_ok) is None]
     if missing:
-        raise missing_files_error(name, folder, missing, source.raw_ok)
+        raise missing_files_error(name, folder, missing, source.raw_ok, data_dir)
     k = len(class_names)
     x_train, y_train = _read_pair(folder, "train", source.raw_ok, k)
     x_test, y_test = _read_pair(folder, "t10k", source.raw_ok, k)

@@ -39,7 +39,8 @@ def dataset_of_run(config: dict, input_shape, data_dir=None):
     recorded = config.get("data_description")
     if recorded:
         return SimpleNamespace(**recorded)
-    return nnzoo.load_dataset(config["data"], input_shape=input_shape, data_dir=data_dir,
+    return nnzoo.load_dataset(config["data"], input_shape=input_shape,
+                              data_dir=data_dir or config.get("data_dir"),
                               **config.get("data_options", {}))
 
 

@@ -23,6 +23,7 @@ import fcntl
 import io
 import os
 import re
+import shutil
 from pathlib import Path
 
 from nnzoo.errors import NnzooError
@@ -33,6 +34,7 @@ RUN_MARKERS = ("config.json", "metrics.json", "weights.safetensors", CHECKPOINT)
 # What a run writes besides its markers; ``--overwrite`` clears these and nothing else.
 RUN_OUTPUTS = ("history.csv",)
 RUN_OUTPUT_SUFFIXES = (".png",)
+RUN_OUTPUT_FOLDERS = ("tensorboard",)
 
 
 def is_main_process() -> bool:
@@ -76,8 +78,9 @@ class RunFolder:
     """A folder holding one run, locked for this writer.
 
     ``resume=False`` refuses a folder that already holds a run unless ``overwrite``; the old
-    run's files are cleared only when :meth:`start` writes the new run's config, so a new run
-    that fails its checks leaves the old one as it was. ``resume=True`` requires a checkpoint.
+    run's files are cleared only when the new run writes its first file after its config (its
+    first checkpoint, or a GAN's first sample grid), so a new run that fails its checks or is
+    stopped in its first epoch leaves the old one as it was. ``resume=True`` requires a checkpoint.
     ``made=True`` says the caller just made the (empty) folder, which :meth:`discard_unstarted`
     may then remove.
     """
@@ -89,6 +92,7 @@ class RunFolder:
         self._made_folder = made
         self._written: list[str] = []
         self._lock_fd: int | None = None
+        self._pending_config: dict | None = None  # under overwrite: written with the first file
         if self.path.exists() and not self.path.is_dir():
             raise NnzooError(f"Output path {str(self.path)!r} exists and is a file; expected a "
                              f"folder for the run (or a new name).")
@@ -166,14 +170,23 @@ class RunFolder:
         return self.path / name
 
     def start(self, config: dict) -> None:
-        """Begin a new run: clear the old run's files under ``overwrite``, write config.json."""
+        """Begin a new run: write its config.json, or under ``overwrite`` of a folder holding a
+        run, keep it until the new run's first other file (:meth:`_replace_old_run`)."""
         if not self.active:
             return
-        if self.overwrite:
-            for path in self.path.iterdir():
-                if path.is_file() and (path.name in RUN_MARKERS + RUN_OUTPUTS
-                                       or path.suffix in RUN_OUTPUT_SUFFIXES):
-                    path.unlink()
+        if self.overwrite and self.held_run():
+            self._pending_config = config
+        else:
+            self.write_json("config.json", config)
+
+    def _replace_old_run(self) -> None:
+        config, self._pending_config = self._pending_config, None
+        for path in self.path.iterdir():
+            if path.is_file() and (path.name in RUN_MARKERS + RUN_OUTPUTS
+                                   or path.suffix in RUN_OUTPUT_SUFFIXES):
+                path.unlink()
+            elif path.is_dir() and path.name in RUN_OUTPUT_FOLDERS:
+                shutil.rmtree(path)
         self.write_json("config.json", config)
 
     def discard_unstarted(self) -> None:
@@ -192,6 +205,8 @@ class RunFolder:
     def _write(self, name: str, what: str, write) -> Path | None:
         if not self.active:
             return None
+        if self._pending_config is not None:
+            self._replace_old_run()
         try:
             write(self.file(name))
         except Exception as err:  # safetensors reports a failed write as its own error type

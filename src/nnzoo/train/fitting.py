@@ -74,7 +74,8 @@ def run_config(model, data, given: dict | None, learner=None) -> dict:
         task = entry_task if entry_task != "classify" else data.task
     config = {"model": made.get("model"), "model_options": made.get("options", {}),
               "data": data.name, "data_options": source.get("options", {}),
-              "data_dir": source.get("data_dir"), "input_shape": list(data.input_shape),
+              "data_dir": source.get("data_dir"), "data_found_in": data.info.get("folder"),
+              "input_shape": list(data.input_shape),
               "data_description": data.description(), "task": task,
               "nnzoo_version": nnzoo.__version__, "torch_version": torch.__version__,
               "title": f"{made.get('model') or type(model).__name__} on {data.name}"}
