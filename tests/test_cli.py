@@ -234,3 +234,12 @@ def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "\nnnzoo: error: interrupted" in err and "Traceback" not in err
     assert not (tmp_path / "r" / "weights.safetensors").exists()
+
+
+def test_info_names_the_learner_that_trains_each_model(capsys):
+    expected = {"perceptron": "Rosenblatt's perceptron rule", "char-lm": "BPTTLearner",
+                "gan": "GANLearner", "hopfield": "HebbianLearner", "lenet5": "GradientLearner",
+                "rbm": "RBMLearner"}
+    for model, words in expected.items():
+        assert main(["info", model]) == 0
+        assert words in capsys.readouterr().out

@@ -25,9 +25,19 @@ def run(args) -> int:
         print(f"  parameters   {entry.params:,} (default options)")
     elif entry.params == 0:
         print(f"  parameters   none trained by gradient; {rule_learned_weights(entry)}")
-    training = {k: v for k, v in entry.defaults.items() if k != "trainer"}
-    if training:
-        print("  training     " + ", ".join(f"{k}={v}" for k, v in training.items()))
+    import typing
+
+    from nnzoo.train.fitting import learner_for
+
+    try:  # the class the factory builds, from its annotation: building VGG-16 to ask is slow
+        built = typing.get_type_hints(entry.factory)["return"]
+    except (KeyError, NameError, TypeError):
+        built = entry.factory()
+    learner = learner_for(built)
+    print(f"  learned by   {learner.rule} ({learner.__module__}.{learner.__name__}), which "
+          f"takes {', '.join(learner.TAKES) or 'no settings'}")
+    if entry.defaults:
+        print("  training     " + ", ".join(f"{k}={v}" for k, v in entry.defaults.items()))
     print("  options      " + (", ".join(f"{k}={v!r}" for k, v in entry.options().items()) or "none"))
     module_doc = inspect.getdoc(inspect.getmodule(entry.factory)) or ""
     if module_doc:

@@ -36,9 +36,10 @@ def _learners():
 
 
 def learner_for(model):
-    """The learner class that trains ``model``."""
+    """The learner class that trains ``model`` (a model, or a model class)."""
+    kind = model if isinstance(model, type) else type(model)
     for model_class, learner in _learners():
-        if isinstance(model, model_class):
+        if issubclass(kind, model_class):
             return learner
     if callable(getattr(model, "forward_state", None)):
         from nnzoo.train.bptt import BPTTLearner

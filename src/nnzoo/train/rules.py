@@ -47,7 +47,7 @@ class PerceptronLearner(_Rule):
     epoch without a misclassified sample (``converged``)."""
 
     TAKES = {"epochs": 100, "lr": 0.5, "seed": 0}
-    rule = "rosenblatt"
+    rule = "Rosenblatt's perceptron rule"
 
     def prepare(self) -> None:
         self.x, self.t = self.model.prepare(self.data.train.x, self.data.train.y)
