@@ -93,6 +93,13 @@ def data_root(data_dir=None) -> Path:
 
 SYSTEM_ROOT = Path("/usr/share/datasets")
 
+# CIFAR-10's binary distribution: the archive, the folder it extracts to, and its files.
+CIFAR_TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+CIFAR_TEST_FILES = ("test_batch.bin",)
+CIFAR_META_FILE = "batches.meta.txt"
+CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR_FOLDER = "cifar-10-batches-bin"
+
 
 def data_roots(data_dir=None) -> list[Path]:
     """Every data folder searched, in order (see the module's docstring)."""
@@ -110,11 +117,10 @@ def holds_dataset(folder: Path, name: str) -> bool:
     extracted batches)."""
     source = SOURCES[name]
     if name == "cifar10":
-        from nnzoo.data.cifar import ARCHIVE, FOLDER, TEST_FILES, TRAIN_FILES
-
-        extracted = any(all((d / f).is_file() for f in TRAIN_FILES + TEST_FILES)
-                        for d in (folder / FOLDER, folder))
-        return extracted or (folder / ARCHIVE).is_file()
+        needed = CIFAR_TRAIN_FILES + CIFAR_TEST_FILES
+        extracted = any(all((d / f).is_file() for f in needed)
+                        for d in (folder / CIFAR_FOLDER, folder))
+        return extracted or (folder / CIFAR_ARCHIVE).is_file()
     return all(find_file(folder, f, source.raw_ok) for f in source.files)
 
 

@@ -34,7 +34,10 @@ import numpy as np
 import torch
 
 from nnzoo.data import DataBundle, Split, register_dataset
-from nnzoo.data._files import SOURCES, dataset_folder, missing_files_error
+from nnzoo.data._files import (CIFAR_ARCHIVE as ARCHIVE, CIFAR_FOLDER as FOLDER,
+                               CIFAR_META_FILE as META_FILE, CIFAR_TEST_FILES as TEST_FILES,
+                               CIFAR_TRAIN_FILES as TRAIN_FILES, SOURCES, dataset_folder,
+                               missing_files_error)
 from nnzoo.data._shaping import fit_images
 from nnzoo.data.augment import random_crop_flip
 from nnzoo.data.idx import VAL_FRACTION, VAL_SEED, check_labels, validation_split
@@ -42,11 +45,6 @@ from nnzoo.errors import NnzooError
 
 SIDE, CHANNELS, NUM_CLASSES = 32, 3, 10
 RECORD = 1 + CHANNELS * SIDE * SIDE  # 3,073 bytes: label, then the image
-TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
-TEST_FILES = ("test_batch.bin",)
-META_FILE = "batches.meta.txt"
-ARCHIVE = "cifar-10-binary.tar.gz"
-FOLDER = "cifar-10-batches-bin"
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck"]
 _MAX_MEMBER = 64 << 20  # a batch file is 30.7 MB; a larger member is not one
