@@ -243,3 +243,36 @@ def test_info_names_the_learner_that_trains_each_model(capsys):
     for model, words in expected.items():
         assert main(["info", model]) == 0
         assert words in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--lr", "nan"], "--lr must be a finite number > 0; got nan"),
+    (["--lr", "-1"], "--lr must be a finite number > 0; got -1.0"),
+    (["--weight-decay", "-1"], "--weight-decay must be a finite number >= 0"),
+    (["--batch-size", "0"], "--batch-size must be a whole number >= 1; got 0"),
+    (["--batch-size", "-8"], "--batch-size must be a whole number >= 1; got -8"),
+    (["--epochs", "-3"], "--epochs must be a whole number >= 1"),
+    (["--momentum", "nan"], "--momentum must be a finite number >= 0 and < 1"),
+    (["--clip-grad-norm", "-1"], "--clip-grad-norm must be a finite number > 0"),
+    (["--seed", "99999999999999999999999"], "--seed must be a whole number >= 0"),
+    (["--device", "gpu"], "--device must be cpu, cuda, cuda:N, mps or auto; got 'gpu'"),
+])
+def test_training_flags_out_of_range_exit_2_before_any_work(flags, words, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "mlp", "--data", "blobs", *flags, "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert words in err and "Traceback" not in err and "training mlp" not in err
+    assert not out.exists()
+
+
+def test_fit_refuses_settings_out_of_range_in_the_same_words():
+    import nnzoo
+
+    with pytest.raises(nnzoo.NnzooError, match="lr must be a finite number > 0; got nan"):
+        nnzoo.fit(nnzoo.create("mlp", in_features=2, num_classes=2), nnzoo.load_dataset("blobs"),
+                  lr=float("nan"), progress=None)
+
+
+def test_eval_batch_size_must_be_positive(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nowhere"), "--batch-size", "-1"]) == 2
+    assert "--batch-size must be a whole number >= 1; got -1" in capsys.readouterr().err

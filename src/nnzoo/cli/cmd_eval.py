@@ -30,7 +30,9 @@ def run(args) -> int:
     from nnzoo.train.checks import check_input_fits, check_targets_fit
     from nnzoo.train.scoring import decides_by_own_rule
     from nnzoo.runs import load_run, run_input_shape
+    from nnzoo.settings import check_setting
 
+    check_setting("batch_size", args.batch_size, "--batch-size")  # before loading anything
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")
     input_shape = run_input_shape(config)

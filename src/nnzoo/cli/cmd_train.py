@@ -208,6 +208,9 @@ def run(args) -> int:
     from nnzoo.train.fitting import learner_for
     from nnzoo.train.lifecycle import TrainingInterrupted
 
+    from nnzoo.settings import check_settings
+
+    check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)
     if args.resume:
         out, config, settings = resumed_run(args)
         name, model_options = config["model"], config.get("model_options", {})

@@ -139,9 +139,12 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
     ...              epochs=5, progress=False)               # doctest: +SKIP
     >>> result.test["top1"]                                   # doctest: +SKIP
     """
+    from nnzoo.settings import check_settings
+
     cls = learner or learner_for(model)
     name = (getattr(model, "nnzoo_created", None) or {}).get("model") or type(model).__name__
     refuse_unknown_settings(cls, settings, name)
+    check_settings(settings)
     resolved = {**cls.TAKES, **settings}
     if resume is not None:
         from pathlib import Path
