@@ -116,8 +116,12 @@ def subset(split: Split, n: int) -> Split:
     return split.take(torch.arange(min(n, len(split))))
 
 
-def load_data(name: str, samples: int) -> DataBundle:
+def load_data(name: str, samples: int, dataset: str | None = None) -> DataBundle:
     entry = nnzoo.get_entry(name)
+    if dataset is not None:  # --data: that dataset, its first `samples` training images
+        data = nnzoo.load_dataset(dataset, input_shape=entry.input_shape)
+        return DataBundle(f"{dataset}[:{samples}]", subset(data.train, samples), data.val,
+                          data.test, num_classes=data.num_classes, input_shape=data.input_shape)
     if entry.dataset != "cifar10":
         return nnzoo.load_dataset(entry.dataset, input_shape=entry.input_shape)
     try:
@@ -241,13 +245,13 @@ def train_plain(name, data, epochs, batch_size, lr, baton: Baton):
 
 
 def trial_in_turn(path: str, turns: list, index: int, results, name: str, samples: int,
-                  epochs: int, batch_size: int, lr: float) -> None:
+                  epochs: int, batch_size: int, lr: float, dataset: str | None) -> None:
     """One training run of one path (plain, nnzoo or nnzoo+compile), in its turns: set-up, each
     epoch and the test, each one while the other paths' processes wait."""
     baton = Baton(turns[index], turns[(index + 1) % len(turns)])
     baton.take()
     try:
-        data = load_data(name, samples)
+        data = load_data(name, samples, dataset)
         if path == "plain":
             result = train_plain(name, data, epochs, batch_size, lr, baton)
         else:
@@ -300,7 +304,11 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", action="store_true",
                         help="also time nnzoo.fit(..., compile=True)")
     parser.add_argument("--samples", type=int, default=1536,
-                        help="training samples for the CIFAR models (default 1536)")
+                        help="training samples for the CIFAR models, or of --data (default 1536)")
+    parser.add_argument("--data", default=None,
+                        help="train every model on this dataset (its first --samples training "
+                             "images), e.g. fashion-mnist from `apt-get install "
+                             "dataset-fashion-mnist`; default: each model's own")
     args = parser.parse_args(argv)
 
     peaks = [matmul_peak()]  # measured again after each model: the machine is shared
@@ -309,14 +317,14 @@ def main(argv=None) -> int:
         if name not in nnzoo.list_models():
             print(f"skipping {name}: not registered")
             continue
-        data = load_data(name, args.samples)
+        data = load_data(name, args.samples, args.data)
         epochs = args.epochs or (20 if name == "lenet5" else 2)
         batch_size = args.batch_size or nnzoo.get_entry(name).defaults.get("batch_size", 128)
         flops = 3 * forward_flops(build(name), data.train.x)
         paths = ["plain", "nnzoo"] + (["nnzoo+compile"] if args.compile else [])
         trials = {path: [] for path in paths}
         for repeat in range(args.repeats):
-            found = in_turns(paths, name, args.samples, epochs, batch_size, args.lr)
+            found = in_turns(paths, name, args.samples, epochs, batch_size, args.lr, args.data)
             for path in paths:
                 trials[path].append(found[path])
                 print(f"  {name} {path}, run {repeat + 1}/{args.repeats}: "
