@@ -32,9 +32,8 @@ import torch
 from nnzoo.data.text import stream_of
 from nnzoo.errors import NnzooError
 from nnzoo.losses import softmax_cross_entropy
-from nnzoo.train.gradient import GradientLearner, StepLosses, descend
+from nnzoo.train.gradient import GradientLearner
 from nnzoo.train.metrics import Tally
-from nnzoo.train.optim import make_optimizer, make_schedule
 
 
 def batchify(stream: torch.Tensor, columns: int) -> torch.Tensor:
@@ -117,34 +116,22 @@ class BPTTLearner(GradientLearner):
         self.k = int(self.bptt or x.shape[1])
         if "alphabet" in data.info and isinstance(getattr(type(model), "alphabet", None), property):
             model.alphabet = data.info["alphabet"]  # saved with the weights: the run can write text
-        s = self.s
-        self.columns = batchify(stream_of(data.train), s["batch_size"])       # (B, L)
+        self.columns = batchify(stream_of(data.train), self.s["batch_size"])       # (B, L)
         self.val, self.test_stream = stream_of(data.val), stream_of(data.test)
-        self.optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad],
-                                        s["optimizer"], s["lr"], momentum=s["momentum"],
-                                        weight_decay=s["weight_decay"])
-        self.scheduler = make_schedule(self.optimizer, s["schedule"], self.epochs,
-                                       c=s["schedule_c"], step=s["schedule_step"])
+        self._make_optimizer()
         self.generator = torch.Generator().manual_seed(self.seed)
         self.steps_per_epoch = math.ceil((self.columns.shape[1] - 1) / self.k)
         self.samples_per_epoch = self.columns.shape[0] * (self.columns.shape[1] - 1)
 
     def epoch(self, state) -> dict:
-        self.model.train()
-        tally, carried, k = Tally(self.device, classify=True, top5=False), None, self.k
-        self.step_losses = StepLosses(self.steps_per_epoch, self.device)
+        tally, carried, k = self._begin_epoch(classify=True), None, self.k
         offset = 0
         if self.columns.shape[1] > 2 * k:
             offset = int(torch.randint(0, k, (1,), generator=self.generator))
         for x, y in chunks(self.columns, k, offset):
             loss, scores, carried = bptt_step(self.model, x, y, carried)
-            descend(self.optimizer, loss, self.model, self.s["clip_grad_norm"])
-            tally.add(loss, scores, y)
-            self.step_losses.add(loss)
-            state.step_done()
-        row = {**tally.result(), "lr": self.optimizer.param_groups[0]["lr"]}
-        self.scheduler.step()
-        return row
+            self._step(loss, scores, y, tally, state)
+        return self._end_epoch(tally)
 
     def validate(self) -> dict:
         return evaluate_stream(self.model, self.val, self.k)

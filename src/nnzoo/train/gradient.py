@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from nnzoo.data import DataBundle, Split
-from nnzoo.errors import NnzooError
 from nnzoo.losses import get_loss
 from nnzoo.train.batches import iterate_batches, num_batches, shard
 from nnzoo.train.checks import call_model, check_input_fits, check_targets_fit
@@ -99,8 +98,6 @@ class GradientLearner:
                 getattr(loss, "__name__", "custom")}
 
     def prepare(self) -> None:
-        if self.s["batch_size"] < 1:
-            raise NnzooError(f"batch_size must be >= 1; got {self.s['batch_size']}.")
         check_input_fits(self.model, self.data.train, self.data.name)
         check_targets_fit(self.model, self.data.train, self.data.name, self.data.task, self.loss_fn)
         self._set_up()
@@ -126,22 +123,42 @@ class GradientLearner:
         compile = bool(s["compile"]) and custom_loss is None
         if compile:
             self.step_model = torch.compile(self.step_model, dynamic=False)
-        self.optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad],
-                                        s["optimizer"], s["lr"], momentum=s["momentum"],
-                                        weight_decay=s["weight_decay"])
-        self.scheduler = make_schedule(self.optimizer, s["schedule"], self.epochs,
-                                       c=s["schedule_c"], step=s["schedule_step"])
+        self._make_optimizer()
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self.drop_last = compile and len(train) >= s["batch_size"]
         self.steps_per_epoch = num_batches(len(train), s["batch_size"], self.drop_last)
         self.samples_per_epoch = (self.steps_per_epoch * s["batch_size"] if self.drop_last
                                   else len(train))
+
+    def _make_optimizer(self) -> None:
+        """The optimizer over the trainable parameters, and its learning-rate schedule."""
+        s = self.s
+        self.optimizer = make_optimizer([p for p in self.model.parameters() if p.requires_grad],
+                                        s["optimizer"], s["lr"], momentum=s["momentum"],
+                                        weight_decay=s["weight_decay"])
+        self.scheduler = make_schedule(self.optimizer, s["schedule"], self.epochs,
+                                       c=s["schedule_c"], step=s["schedule_step"])
+
+    def _begin_epoch(self, classify: bool) -> Tally:
+        self.model.train()
         self.step_losses = StepLosses(self.steps_per_epoch, self.device)
+        return Tally(self.device, classify=classify, top5=False)
+
+    def _step(self, loss, outputs, y, tally: Tally, state) -> None:
+        """Descend on one batch's loss and count it (on the device: no host sync)."""
+        descend(self.optimizer, loss, self.model, self.s["clip_grad_norm"])
+        tally.add(loss, outputs, y)
+        self.step_losses.add(loss)
+        state.step_done()
+
+    def _end_epoch(self, tally: Tally) -> dict:
+        """The epoch's training metrics and learning rate; the schedule moves on."""
+        row = {**tally.result(), "lr": self.optimizer.param_groups[0]["lr"]}
+        self.scheduler.step()
+        return row
 
     def epoch(self, state) -> dict:
-        self.model.train()
-        tally = Tally(self.device, classify=self.data.task in CLASSIFY_TASKS, top5=False)
-        self.step_losses = StepLosses(self.steps_per_epoch, self.device)
+        tally = self._begin_epoch(classify=self.data.task in CLASSIFY_TASKS)
         augment = self.data.augment
         for x, y in iterate_batches(self.train, self.s["batch_size"], shuffle=True,
                                     generator=self.generator, drop_last=self.drop_last):
@@ -152,13 +169,8 @@ class GradientLearner:
             else:
                 outputs = call_model(self.step_model, x)
                 loss = self.loss_fn(outputs, y)
-            descend(self.optimizer, loss, self.model, self.s["clip_grad_norm"])
-            tally.add(loss, outputs, y)
-            self.step_losses.add(loss)
-            state.step_done()
-        row = {**tally.result(), "lr": self.optimizer.param_groups[0]["lr"]}
-        self.scheduler.step()
-        return row
+            self._step(loss, outputs, y, tally, state)
+        return self._end_epoch(tally)
 
     def first_non_finite_step(self) -> int | None:
         return self.step_losses.first_non_finite()

@@ -160,8 +160,9 @@ def _run(learner, folder, epochs, resume, config, callbacks, progress, seed, pat
          tensorboard) -> FitResult:
     from nnzoo.train.callbacks import EarlyStopping, epoch_reporter
 
-    if not isinstance(epochs, int) or epochs < 1:
-        raise NnzooError(f"epochs must be a whole number >= 1; got {epochs!r}.")
+    from nnzoo.settings import check_setting
+
+    check_setting("epochs", epochs)
     torch.manual_seed(seed)
     learner.prepare()  # the model, data and settings fit together; nothing is written yet
     saved = folder.load_checkpoint() if resume and folder else None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from nnzoo.errors import NnzooError
 
 
 class _Rule:
@@ -171,8 +170,6 @@ class RBMLearner(_Rule):
     rule = "contrastive divergence (CD-1)"
 
     def prepare(self) -> None:
-        if self.s["batch_size"] < 1:
-            raise NnzooError(f"CD-1 needs batch_size >= 1; got {self.s['batch_size']}.")
         self.x = self.model._rows(self.data.train.x)
         self.velocity = self.model.start_learning(self.x)
 
