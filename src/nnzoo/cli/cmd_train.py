@@ -144,32 +144,14 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     return model, data, options, data_name
 
 
-def refuse_flags_the_learner_ignores(args, name: str, learner) -> None:
-    """A model with its own learning rule (the perceptron's, Hebb's, CD-k...) takes only some
-    training flags: any other one given on the command line is an error, not silently dropped."""
-    from nnzoo.errors import NnzooError
-
-    flag = lambda key: "--" + key.replace("_", "-")  # noqa: E731
-    unused = [flag(k) for k in TRAINING_FLAGS if getattr(args, k, None) is not None
-              and k not in learner.TAKES]
-    if unused:
-        used = [flag(k) for k in TRAINING_FLAGS if k in learner.TAKES]
-        takes = ", ".join(used) or "none of the training flags"
-        raise NnzooError(f"{name} does not use {', '.join(unused)}: it is trained by its own rule "
-                         f"({learner.rule}), which takes {takes}. Leave "
-                         f"{'it' if len(unused) == 1 else 'them'} out.")
-
-
-def resumed_run(args):
-    """For ``--resume RUN``: the run's folder, config and training settings, with ``--epochs``
-    applied. Any other flag that would change the run is an error."""
+def resumed_run(args, folder):
+    """For ``--resume RUN`` (``folder``, opened and holding a checkpoint): the run's config and
+    training settings, with ``--epochs`` applied. Any other flag that would change the run is an
+    error."""
     import json
-    from pathlib import Path
 
     from nnzoo.errors import NnzooError
-    from nnzoo.runs import RunFolder
 
-    folder = Path(args.resume)
     changed = [f"--{k.replace('_', '-')}" for k in TRAINING_FLAGS
                if k != "epochs" and getattr(args, k, None) is not None]
     changed += [flag for flag, given in (("MODEL", args.model), ("--data", args.data),
@@ -180,7 +162,6 @@ def resumed_run(args):
         raise NnzooError(f"--resume continues {str(folder)!r} with the model, data and settings "
                          f"it was started with; {', '.join(changed)} cannot change them (only "
                          f"--epochs, to train it longer). Start a new run for other settings.")
-    RunFolder(folder, resume=True).close()  # a folder without a checkpoint: a clear message
     try:
         config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as err:
@@ -192,7 +173,7 @@ def resumed_run(args):
     settings = dict(config.get("training", {}))  # with what describes the rule: see run()
     if args.epochs is not None:
         settings["epochs"] = args.epochs
-    return folder, config, settings
+    return config, settings
 
 
 def run(args) -> int:
@@ -205,17 +186,13 @@ def run(args) -> int:
     import nnzoo
     from nnzoo.cli._options import parse_pairs
     from nnzoo.runs import RunFolder, claim_new_folder
-    from nnzoo.train.fitting import learner_for
+    from nnzoo.settings import check_settings
+    from nnzoo.train.fitting import learner_for, refuse_unknown_settings
     from nnzoo.train.lifecycle import TrainingInterrupted
 
-    from nnzoo.settings import check_settings
-
     check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)
-    if args.resume:
-        out, config, settings = resumed_run(args)
-        name, model_options = config["model"], config.get("model_options", {})
-        data_name, data_options = config["data"], config.get("data_options", {})
-        data_dir = args.data_dir or config.get("data_dir")
+    if args.resume:  # (a folder without a checkpoint is refused here, with what it holds)
+        folder = RunFolder(args.resume, resume=True)
     else:
         name = args.model or "lenet5"
         entry = nnzoo.get_entry(name)
@@ -223,14 +200,18 @@ def run(args) -> int:
         data_options = parse_pairs(args.data_option, "Dataset option")
         data_name, data_dir, config = args.data, args.data_dir, None
         settings = resolve_training(args, entry)
-    if args.resume:
-        folder = RunFolder(out, resume=True)
-    elif args.out:
-        folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
-    else:
-        base = Path(f"runs/{name}-{data_name or entry.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
-        folder = RunFolder(claim_new_folder(base), made=True)
-    try:
+        if args.out:
+            folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
+        else:
+            base = Path(f"runs/{name}-{data_name or entry.dataset}-"
+                        f"{time.strftime('%Y%m%d-%H%M%S')}")
+            folder = RunFolder(claim_new_folder(base), made=True)
+    try:  # fit frees a new run's folder itself if it stops before its first checkpoint
+        if args.resume:
+            config, settings = resumed_run(args, folder.path)
+            name, model_options = config["model"], config.get("model_options", {})
+            data_name, data_options = config["data"], config.get("data_options", {})
+            data_dir = args.data_dir or config.get("data_dir")
         torch.manual_seed(settings.get("seed", 0))
         model, data, model_options, data_name = build_model_and_data(
             name, model_options, data_name, data_options, data_dir)
@@ -238,28 +219,21 @@ def run(args) -> int:
         if args.resume:
             settings = {k: v for k, v in settings.items() if k in learner.TAKES}
         else:
-            refuse_flags_the_learner_ignores(args, name, learner)
+            refuse_unknown_settings(learner, [k for k in TRAINING_FLAGS if getattr(args, k, None)
+                                              is not None], name, flags=TRAINING_FLAGS)
             config = {"model": name, "model_options": model_options, "data": data_name,
                       "data_options": data_options, "input_shape": list(data.input_shape)}
         print(f"{'resuming' if args.resume else 'training'} {name} "
               f"({size_in_words(model, data.input_shape)}) on {data_name} ({len(data.train)} train "
               f"/ {len(data.val)} validation / {len(data.test)} test)", file=sys.stderr)
-    except BaseException:
-        if not args.resume:
-            folder.discard_unstarted()
-        folder.close()
-        raise
-    try:  # (fit frees a new run's folder itself if it stops before its first checkpoint)
         result = nnzoo.fit(model, data, out=folder, resume=folder.path if args.resume else None,
                            config=config, progress=not args.no_progress,
                            tensorboard=args.tensorboard, **settings)
     except TrainingInterrupted as stop:  # a signal after some epochs: they were written
         result = stop.result
-        folder.close()
-        print(f"nnzoo: {stop.args[0]} by {signal_name(stop.signum)}; kept the {result.epochs} "
-              f"epoch{'s' if result.epochs != 1 else ''} that had finished, with the weights of "
-              f"epoch {result.epochs}. Continue it with `nnzoo train --resume {folder.path}`.",
-              file=sys.stderr)
+        print(f"nnzoo: {stop.args[0]} by {stop.signal_name}; kept the {result.epochs} "
+              f"epoch{'s' if result.epochs != 1 else ''} that had finished. Continue it with "
+              f"`nnzoo train --resume {folder.path}`.", file=sys.stderr)
         print_result(result, folder)
         return stop.exit_status  # 130 for SIGINT, 143 for SIGTERM, as shells report them
     except BaseException:
@@ -270,12 +244,6 @@ def run(args) -> int:
         folder.close()
     print_result(result, folder)
     return 0
-
-
-def signal_name(signum: int) -> str:
-    import signal
-
-    return signal.Signals(signum).name
 
 
 def size_in_words(model, input_shape) -> str:

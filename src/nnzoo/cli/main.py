@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except NnzooError as err:
         return _fail(str(err))
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (nnzoo.train.signals.Stopped)
-        _fail(f"interrupted{f' by {stop}' if str(stop) else ''}; nothing half-written was left "
-              f"behind (files are written to a temporary name and renamed when complete).")
+        by = f" by {stop.signal_name}" if hasattr(stop, "signal_name") else ""
+        _fail(f"interrupted{by}; nothing half-written was left behind (files are written to a "
+              f"temporary name and renamed when complete).")
         return getattr(stop, "exit_status", 130)  # 128 + the signal, as shells report it
     except BrokenPipeError:
         # The reader went away (`nnzoo list | head`): stop quietly, as other command-line tools

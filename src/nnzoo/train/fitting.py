@@ -50,12 +50,17 @@ def learner_for(model):
     return GradientLearner
 
 
-def refuse_unknown_settings(learner, given: dict, model_name: str) -> None:
-    unknown = sorted(k for k in given if k not in learner.TAKES)
+def refuse_unknown_settings(learner, given, model_name: str, *, flags=None) -> None:
+    """An error naming the settings in ``given`` (names, in the order to report them) that
+    ``learner`` does not take, and those it does. With ``flags`` (the command line's setting
+    names) they are written as flags, ``--batch-size``, and only flags are offered."""
+    unknown = [k for k in given if k not in learner.TAKES]
     if unknown:
+        word = (lambda k: "--" + k.replace("_", "-")) if flags else str  # noqa: E731
+        takes = [word(k) for k in learner.TAKES if flags is None or k in flags]
         raise NnzooError(f"{model_name} is trained by {learner.__name__} ({learner.rule}), which "
-                         f"does not take {', '.join(unknown)}; it takes "
-                         f"{', '.join(learner.TAKES) or 'no settings'}. Leave "
+                         f"does not take {', '.join(map(word, unknown))}; it takes "
+                         f"{', '.join(takes) or 'no settings'}. Leave "
                          f"{'it' if len(unknown) == 1 else 'them'} out.")
 
 
@@ -143,7 +148,7 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
 
     cls = learner or learner_for(model)
     name = (getattr(model, "nnzoo_created", None) or {}).get("model") or type(model).__name__
-    refuse_unknown_settings(cls, settings, name)
+    refuse_unknown_settings(cls, sorted(settings), name)
     check_settings(settings)
     resolved = {**cls.TAKES, **settings}
     if resume is not None:

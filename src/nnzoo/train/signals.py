@@ -22,11 +22,15 @@ class Stopped(KeyboardInterrupt):
 
     def __init__(self, signum: int = signal.SIGINT):
         self.signum = int(signum)
-        super().__init__(signal.Signals(self.signum).name)
+        super().__init__(self.signal_name)
 
     @property
     def exit_status(self) -> int:
         return 128 + self.signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 class StopSignals:
