@@ -99,12 +99,10 @@ class RunFolder:
         if not self.active:
             return
         if resume:
-            self._require_checkpoint()
+            self._require_checkpoint()  # before the lock, which would make a missing folder
         self._lock()
-        taken = self.held_run()
-        if resume:
-            self._require_checkpoint()
-        elif taken and not overwrite:
+        taken = [] if resume else self.held_run()
+        if taken and not overwrite:
             self.close()
             raise NnzooError(
                 f"Output folder {str(self.path)!r} already holds another run ({', '.join(taken)}); "

@@ -21,6 +21,8 @@ recall_vs_noise.png.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from nnzoo.errors import NnzooError
@@ -146,9 +148,13 @@ class HebbianLearner:
     def load_state_dict(self, state: dict) -> None:
         pass
 
+    @functools.cached_property
+    def curve(self) -> dict:
+        """Recall against the fraction of flipped bits, for metrics.json and its picture."""
+        return noise_curve(self.model, self.patterns, copies=self.data.info.get("copies", 25),
+                           seed=self.seed)
+
     def extra_metrics(self) -> dict:
-        self.curve = noise_curve(self.model, self.patterns, copies=self.data.info.get("copies", 25),
-                                 seed=self.seed)
         return {"recall_vs_noise": self.curve}
 
     def curves(self, result, title):
