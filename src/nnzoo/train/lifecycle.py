@@ -128,10 +128,10 @@ def non_finite(row: dict, model: torch.nn.Module) -> str | None:
     bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         return f"{', '.join(bad)} = {row[bad[0]]}"
-    tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
-    if tensors and not bool(torch.stack([t.isfinite().all() for t in tensors]).all()):
-        names = [k for k, t in model.state_dict().items()
-                 if t.is_floating_point() and not bool(t.isfinite().all())]
+    weights = {k: t for k, t in model.state_dict().items() if t.is_floating_point()}
+    finite = torch.stack([t.isfinite().all() for t in weights.values()]) if weights else None
+    if finite is not None and not bool(finite.all()):  # one host sync when all is well
+        names = [k for k, ok in zip(weights, finite.tolist()) if not ok]
         return f"the weights {', '.join(names[:3])}{'...' if len(names) > 3 else ''}"
     return None
 
