@@ -109,7 +109,7 @@ def _verify(args) -> int:
         MISSING: f"`nnzoo data download {args.name}` fetches them"
                  + (f", or `apt-get install {SOURCES[args.name].debian_package}`"
                     if SOURCES[args.name].debian_package else ""),
-        DAMAGED: f"truncated or corrupt: replace them (`nnzoo data download {args.name} --force`)",
+        DAMAGED: f"replace them (`nnzoo data download {args.name} --force`)",
     }
     said = [f"{counts[s]} {s}: {notes[s]}" for s in notes if counts[s]]
     if said:
