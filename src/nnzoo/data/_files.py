@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import math
 import os
+import struct
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -181,31 +182,49 @@ EXIT_STATUS = {OK: 0, RECOMPRESSED: 0, NOT_CHECKED: 0, DIFFERENT: 1, MISSING: 2,
 
 def content_md5(path: Path) -> str | None:
     """MD5 of a file's decompressed content (read in chunks), or None when it is damaged: a
-    truncated or corrupt gzip stream, or an IDX file shorter or longer than its header says."""
+    truncated or corrupt gzip stream, or an IDX file shorter or longer than its header says.
+    A longer one is known as soon as the bytes pass the declared size, and a gzip file whose
+    header declares more than deflate can expand it to, before any decompression, so a
+    decompression bomb is never streamed through to its end."""
     import gzip
-    import struct
     import zlib
 
-    digest, size, head = hashlib.md5(usedforsecurity=False), 0, b""
-    opener = gzip.open if path.suffix == ".gz" else open
+    from nnzoo.data._limits import CHUNK, DEFLATE_MAX_RATIO
+
+    digest, size, declared = hashlib.md5(usedforsecurity=False), 0, None
+    compressed = path.suffix == ".gz"
     try:
-        with opener(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                if len(head) < 4 + 4 * 4:
-                    head += chunk[:16]
+        with (gzip.open if compressed else open)(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                if size == 0:
+                    declared = _idx_declared_size(chunk[:16])
+                    if declared is not None and compressed \
+                            and declared > DEFLATE_MAX_RATIO * path.stat().st_size:
+                        return None
                 digest.update(chunk)
                 size += len(chunk)
+                if declared is not None and size > declared:
+                    return None  # longer than its header says
     except (OSError, EOFError, zlib.error):
         return None
-    if head[:2] == b"\0\0" and len(head) >= 4:  # an IDX header: its size must match
-        item = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}.get(head[2])
-        dims = head[3]
-        if item is None or len(head) < 4 + 4 * dims:
-            return digest.hexdigest()
-        shape = struct.unpack(f">{dims}I", head[4:4 + 4 * dims]) if dims <= 3 else None
-        if shape is not None and size != 4 + 4 * dims + item * math.prod(shape):
-            return None
+    if declared is not None and size != declared:
+        return None
     return digest.hexdigest()
+
+
+_IDX_ITEM_SIZES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
+
+
+def _idx_declared_size(head: bytes) -> int | None:
+    """The whole size (header and data) an IDX header of at most 3 dimensions declares; None
+    when ``head`` does not start like one."""
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_ITEM_SIZES:
+        return None
+    dims = head[3]
+    if dims > 3 or len(head) < 4 + 4 * dims:
+        return None
+    shape = struct.unpack(f">{dims}I", head[4:4 + 4 * dims])
+    return 4 + 4 * dims + _IDX_ITEM_SIZES[head[2]] * math.prod(shape)
 
 
 def verify(name: str, data_dir=None) -> list[tuple[str, str, Path | None]]:

@@ -11,8 +11,9 @@ class names, one per line). Each record is 3,073 bytes:
 
 We read this binary version, never the pickled "python version" (unpickling can run code). The
 archive is read as it is (members read into memory, nothing extracted to disk), or the extracted
-folder. A file whose length is not a whole number of records, or a label outside 0..9, is an
-error that names the file.
+folder; every member and file has its type and size checked before it is read
+(``nnzoo.data._limits``). A file whose length is not a whole number of records, or a label
+outside 0..9, is an error that names the file.
 
 Splits: train 45,000 · validation 5,000 (the last 10 % of a fixed permutation of the five
 training batches, seed in ``info``) · test 10,000 (``test_batch.bin``). Pixels in [0, 1];
@@ -34,10 +35,17 @@ import numpy as np
 import torch
 
 from nnzoo.data import DataBundle, Split, register_dataset
-from nnzoo.data._files import (CIFAR_ARCHIVE as ARCHIVE, CIFAR_FOLDER as FOLDER,
-                               CIFAR_META_FILE as META_FILE, CIFAR_TEST_FILES as TEST_FILES,
-                               CIFAR_TRAIN_FILES as TRAIN_FILES, SOURCES, dataset_folder,
-                               missing_files_error)
+from nnzoo.data._files import CIFAR_ARCHIVE as ARCHIVE
+from nnzoo.data._files import CIFAR_FOLDER as FOLDER
+from nnzoo.data._files import CIFAR_META_FILE as META_FILE
+from nnzoo.data._files import CIFAR_TEST_FILES as TEST_FILES
+from nnzoo.data._files import CIFAR_TRAIN_FILES as TRAIN_FILES
+from nnzoo.data._files import SOURCES, dataset_folder, missing_files_error
+from nnzoo.data._limits import (
+    MAX_ARCHIVE_MEMBERS,
+    MAX_CIFAR_BATCH_BYTES,
+    MAX_CIFAR_META_BYTES,
+)
 from nnzoo.data._shaping import fit_images
 from nnzoo.data.augment import random_crop_flip
 from nnzoo.data.idx import VAL_FRACTION, VAL_SEED, check_labels, validation_split
@@ -47,7 +55,6 @@ SIDE, CHANNELS, NUM_CLASSES = 32, 3, 10
 RECORD = 1 + CHANNELS * SIDE * SIDE  # 3,073 bytes: label, then the image
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck"]
-_MAX_MEMBER = 64 << 20  # a batch file is 30.7 MB; a larger member is not one
 
 
 def parse_cifar_batch(raw: bytes, source: str = "CIFAR-10 data") -> tuple[np.ndarray, np.ndarray]:
@@ -78,19 +85,50 @@ def write_cifar_batch(path, images, labels) -> Path:
     return path
 
 
+def _limit(name: str) -> int:
+    """The most bytes file ``name`` of the distribution may hold."""
+    return MAX_CIFAR_META_BYTES if name == META_FILE else MAX_CIFAR_BATCH_BYTES
+
+
+def _too_large(where: str, size: int, name: str) -> NnzooError:
+    return NnzooError(f"{where} is {size:,} bytes, more than a CIFAR-10 {name} holds (at most "
+                      f"{_limit(name):,}); it is not the CIFAR-10 binary distribution.")
+
+
+def _read_file(path: Path) -> bytes:
+    """One file of the extracted distribution, its size checked before it is read."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= _limit(path.name):
+                raw = fh.read(_limit(path.name) + 1)  # bounded even if the file grows meanwhile
+                size = len(raw)
+    except OSError as err:
+        raise NnzooError(f"Cannot read the CIFAR-10 file {path} ({err.strerror or err}).") from None
+    if size > _limit(path.name):
+        raise _too_large(str(path), size, path.name)
+    return raw
+
+
 def _read_archive(path: Path, wanted: set[str]) -> dict[str, bytes]:
-    """The members named in ``wanted`` (by base name), read into memory; nothing is extracted."""
+    """The members named in ``wanted`` (by base name), read into memory once each member's
+    type and declared size are checked; nothing is extracted, and reading stops once all are
+    found or after MAX_ARCHIVE_MEMBERS members."""
     found: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:*") as archive:
-            for member in archive:
+            for count, member in enumerate(archive, start=1):
+                if count > MAX_ARCHIVE_MEMBERS:
+                    raise NnzooError(f"{path} holds more than {MAX_ARCHIVE_MEMBERS} members; the "
+                                     f"CIFAR-10 archive holds 8. It is not CIFAR-10.")
                 name = PurePosixPath(member.name).name
                 if not member.isfile() or name not in wanted or name in found:
                     continue  # links, devices and other files are never touched
-                if member.size > _MAX_MEMBER:
-                    raise NnzooError(f"{path} member {member.name} declares {member.size} bytes, "
-                                     f"more than a CIFAR-10 batch; the archive is not CIFAR-10.")
-                found[name] = archive.extractfile(member).read()
+                if member.size > _limit(name):
+                    raise _too_large(f"{path} member {member.name}", member.size, name)
+                found[name] = archive.extractfile(member).read(member.size)
+                if len(found) == len(wanted):
+                    break
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise NnzooError(f"The archive {path} could not be read ({err}); it is damaged or "
                          f"incomplete. `nnzoo data verify cifar10` checks it against the "
@@ -102,15 +140,16 @@ def read_cifar10(data_dir=None) -> tuple[dict[str, bytes], str]:
     """The raw batch files (and the meta file, if present) and where they came from.
 
     Looks in ``<data folder>/cifar10/`` for the extracted ``cifar-10-batches-bin/`` folder, the
-    batch files themselves, or ``cifar-10-binary.tar.gz``, in that order.
+    batch files themselves, or ``cifar-10-binary.tar.gz``, in that order. Every file's size is
+    checked before it is read (``nnzoo.data._limits``).
     """
     folder = dataset_folder("cifar10", data_dir)
     needed = TRAIN_FILES + TEST_FILES
     for candidate in (folder / FOLDER, folder):
         if all((candidate / f).is_file() for f in needed):
-            files = {f: (candidate / f).read_bytes() for f in needed}
+            files = {f: _read_file(candidate / f) for f in needed}
             if (candidate / META_FILE).is_file():
-                files[META_FILE] = (candidate / META_FILE).read_bytes()
+                files[META_FILE] = _read_file(candidate / META_FILE)
             return files, str(candidate)
     if (folder / ARCHIVE).is_file():
         files = _read_archive(folder / ARCHIVE, set(needed) | {META_FILE})
@@ -118,7 +157,8 @@ def read_cifar10(data_dir=None) -> tuple[dict[str, bytes], str]:
         if absent:
             raise NnzooError(f"The archive {folder / ARCHIVE} lacks {', '.join(absent)}; expected "
                              f"the CIFAR-10 binary distribution ({FOLDER}/ with five data "
-                             f"batches and test_batch.bin).")
+                             f"batches and test_batch.bin). An archive damaged part-way also "
+                             f"ends early: `nnzoo data verify cifar10` checks it.")
         return files, str(folder / ARCHIVE)
     raise missing_files_error("cifar10", folder, [ARCHIVE, f"or the extracted {FOLDER}/"], False,
                               data_dir)

@@ -13,6 +13,12 @@ reader checks every field and that the payload holds exactly the product of the 
 truncated or padded file is an error, never a silently wrong array. It reads any well-formed IDX
 file (EMNIST, KMNIST, a user's own), whatever the sample count.
 
+The header is read first and its declared size checked before anything is allocated: a raw
+file must hold exactly that many bytes; a gzip file is decompressed in 1 MiB chunks up to the
+declared size and no further (whatever follows is refused after a 1 MiB probe), and a declared
+size that no gzip file of its size can hold (deflate expands at most 1032:1), or that only a
+decompression bomb expands to (``nnzoo.data._limits``), is refused unread.
+
 The datasets (train / validation / test):
 
     mnist, fashion-mnist, kmnist   54,000 / 6,000 / 10,000 images of 28x28, ten classes
@@ -27,6 +33,7 @@ digit inside a 32x32 field.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
@@ -37,6 +44,14 @@ import torch
 
 from nnzoo.data import DataBundle, Split, register_dataset
 from nnzoo.data._files import SOURCES, dataset_folder, find_file, missing_files_error
+from nnzoo.data._limits import (
+    DEFLATE_MAX_RATIO,
+    EXTRA_PROBE,
+    GZIP_MAX_RATIO,
+    LARGE_PAYLOAD,
+    count_following,
+    read_into,
+)
 from nnzoo.data._shaping import fit_images
 from nnzoo.errors import NnzooError
 
@@ -47,55 +62,111 @@ VAL_SEED = 20260102
 VAL_FRACTION = 0.1
 
 
-def parse_idx(raw: bytes, source: str = "IDX data") -> np.ndarray:
-    """The array held in the (uncompressed) IDX bytes ``raw``; ``source`` names it in errors."""
-    if len(raw) < 4:
-        raise NnzooError(f"{source} is {len(raw)} bytes long, shorter than the 4-byte IDX magic "
+def _header(stream, source: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Read and check an IDX header from ``stream``: ``(shape, big-endian dtype, its length)``."""
+    start = stream.read(4)
+    if len(start) < 4:
+        raise NnzooError(f"{source} is {len(start)} bytes long, shorter than the 4-byte IDX magic "
                          f"number; expected an IDX file (0x00 0x00 type ndim, then sizes, data).")
-    zero, code, ndim = raw[:2], raw[2], raw[3]
+    zero, code, ndim = start[:2], start[2], start[3]
     if zero != b"\x00\x00":
         raise NnzooError(f"{source} does not start with the IDX magic bytes 0x00 0x00 (it starts "
-                         f"with {raw[:4].hex(' ')}); it is not an IDX file or it is damaged.")
+                         f"with {start.hex(' ')}); it is not an IDX file or it is damaged.")
     if code not in IDX_TYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
         raise NnzooError(f"{source} has IDX element type 0x{code:02X}; expected one of {known}.")
     if ndim == 0:
         raise NnzooError(f"{source} declares 0 dimensions; an IDX array needs at least one.")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise NnzooError(f"{source} is truncated inside its header: {ndim} dimension sizes need "
-                         f"{header} bytes, the file has {len(raw)}.")
-    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(IDX_TYPES[code])
+                         f"{4 + 4 * ndim} bytes, the file has {4 + len(sizes)}.")
+    shape = tuple(int(s) for s in np.frombuffer(sizes, dtype=">u4"))
+    return shape, np.dtype(IDX_TYPES[code]), 4 + 4 * ndim
+
+
+def _size_error(source, shape, dtype, expected: int, payload: int, more: bool = False):
+    what = ("truncated" if payload < expected else
+            f"followed by {'at least ' if more else ''}{payload - expected} extra bytes")
+    return NnzooError(f"{source} is {what}: its header declares shape {shape} of {dtype.name} "
+                      f"({expected} bytes of data), but {'at least ' if more else ''}{payload} "
+                      f"bytes follow the header.")
+
+
+def _check_gzip_declares(source, shape, dtype, expected: int, file_size: int) -> None:
+    """Refuse, before anything is allocated, a declared size no gzip file of ``file_size``
+    bytes can hold, or one only a decompression bomb expands to."""
+    if expected > DEFLATE_MAX_RATIO * file_size:
+        raise NnzooError(f"{source} is damaged: its header declares shape {shape} of "
+                         f"{dtype.name} ({expected} bytes of data), more than a gzip file of "
+                         f"{file_size} bytes can hold (deflate expands at most "
+                         f"{DEFLATE_MAX_RATIO}:1).")
+    if expected > max(LARGE_PAYLOAD, GZIP_MAX_RATIO * file_size):
+        raise NnzooError(f"{source} declares shape {shape} of {dtype.name} ({expected:,} bytes), "
+                         f"{expected // file_size:,} times the {file_size:,} bytes of its gzip "
+                         f"file: refused unread as a decompression bomb (nnzoo reads gzip IDX "
+                         f"files that expand at most {GZIP_MAX_RATIO}x beyond "
+                         f"{LARGE_PAYLOAD >> 20} MiB; image data compresses 2-10x). If the file "
+                         f"is genuine, gunzip it: a raw IDX file is checked against its own "
+                         f"size.")
+
+
+def _read_idx_stream(stream, source: str, file_size: int, compressed: bool) -> np.ndarray:
+    """The array of an IDX stream whose file is ``file_size`` bytes: the payload is read only
+    once its declared size is known to fit the file, and never beyond that size."""
+    shape, dtype, header = _header(stream, source)
     expected = math.prod(shape) * dtype.itemsize
-    payload = len(raw) - header
-    if payload != expected:
-        what = "truncated" if payload < expected else f"followed by {payload - expected} extra bytes"
-        raise NnzooError(f"{source} is {what}: its header declares shape {shape} of {dtype.name} "
-                         f"({expected} bytes of data), but {payload} bytes follow the header.")
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+    if not compressed and file_size - header != expected:
+        raise _size_error(source, shape, dtype, expected, file_size - header)
+    if compressed:
+        _check_gzip_declares(source, shape, dtype, expected, file_size)
+    payload = bytearray(expected)
+    got = read_into(stream, payload)
+    if got < expected:
+        raise _size_error(source, shape, dtype, expected, got)
+    extra = count_following(stream)
+    if extra:
+        raise _size_error(source, shape, dtype, expected, expected + extra,
+                          more=extra >= EXTRA_PROBE)
+    data = np.frombuffer(payload, dtype=dtype).reshape(shape)  # writable: it owns the buffer
+    if not dtype.isnative:
+        data.byteswap(inplace=True)  # big-endian to this machine's order, without a copy
+    return data.view(dtype.newbyteorder("="))
+
+
+def parse_idx(raw: bytes, source: str = "IDX data") -> np.ndarray:
+    """The array held in the (uncompressed) IDX bytes ``raw``; ``source`` names it in errors."""
+    return _read_idx_stream(io.BytesIO(raw), source, len(raw), compressed=False)
 
 
 def read_idx(path) -> np.ndarray:
-    """Read an IDX file, gzip-compressed or not.
+    """Read an IDX file, gzip-compressed or not, checking its header against the file's size
+    before reading the data (module doc).
 
     >>> images = read_idx("~/.nnzoo/data/mnist/train-images-idx3-ubyte.gz")  # doctest: +SKIP
     >>> images.shape, images.dtype                                            # doctest: +SKIP
     ((60000, 28, 28), dtype('uint8'))
     """
     path = Path(path).expanduser()
+    source = f"IDX file {path}"
     try:
-        raw = path.read_bytes()
-        if raw[:2] == GZIP_MAGIC:
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as fh:
+            file_size = os.fstat(fh.fileno()).st_size
+            compressed = fh.read(2) == GZIP_MAGIC
+            fh.seek(0)
+            if not compressed:
+                return _read_idx_stream(fh, source, file_size, compressed=False)
+            with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
+                return _read_idx_stream(stream, source, file_size, compressed=True)
     except FileNotFoundError:
-        raise NnzooError(f"IDX file {path} does not exist.") from None
-    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
-        raise NnzooError(f"IDX file {path} could not be read: it starts with the gzip magic "
-                         f"bytes but does not decompress ({err}); the file is damaged or "
+        raise NnzooError(f"{source} does not exist.") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise NnzooError(f"{source} could not be read: it starts with the gzip magic bytes but "
+                         f"does not decompress ({err}); the file is damaged or "
                          f"incomplete.") from None
-    return parse_idx(raw, f"IDX file {path}")
+    except OSError as err:  # permission denied, a folder, an I/O error: not a damaged file
+        raise NnzooError(f"{source} could not be read ({err.strerror or err}); expected a "
+                         f"readable IDX file.") from None
 
 
 def write_idx(path, array, *, compress: bool | None = None) -> Path:

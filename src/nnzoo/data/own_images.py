@@ -20,22 +20,36 @@ with ``normalize``, its per-channel standardisation.
 
 from __future__ import annotations
 
+import math
+import os
+import struct
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nnzoo.data._limits import MAX_IMAGE_PIXELS, MAX_NPY_HEADER
 from nnzoo.errors import NnzooError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".npy")
+# What Pillow may open them as (its JPEG reader also opens phones' MPO files); no other
+# decoder is ever tried.
+PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF")
 INK = 0.35  # a pixel at or above this share of the brightest is ink (cropping, thresholding)
 
 
 def read_image(path) -> torch.Tensor:
     """An image file (PNG, JPEG, BMP, GIF, TIFF or a .npy array) as a (1, C, H, W) float tensor
-    in [0, 1], C = 1 or 3 (with an alpha channel, composited on white)."""
+    in [0, 1], C = 1 or 3 (with an alpha channel, composited on white).
+
+    Pictures are opened only through Pillow and ``.npy`` arrays only after their header is
+    checked; either is refused before it is decoded when it holds more than
+    ``MAX_IMAGE_PIXELS`` pixels, so a small file that expands to gigabytes never does."""
     path = Path(path)
     if not path.is_file():
         raise NnzooError(f"Image {str(path)!r} does not exist; expected an image file "
@@ -44,29 +58,123 @@ def read_image(path) -> torch.Tensor:
     if suffix not in IMAGE_SUFFIXES:
         raise NnzooError(f"Image {str(path)!r} is not a file type nnzoo reads; expected one of "
                          f"{', '.join(IMAGE_SUFFIXES)}.")
-    try:
-        if suffix == ".npy":
-            a = np.load(path, allow_pickle=False).astype(np.float32)
-        else:
-            import matplotlib.image  # PNG natively, the others through Pillow
+    a = channels_first(read_npy_image(path)) if suffix == ".npy" else read_picture(path)
+    if a.ndim != 3 or a.shape[0] not in (1, 3) or min(a.shape[1:]) < 1 or not np.isfinite(a).all():
+        raise NnzooError(f"Image {str(path)!r} has shape {a.shape}; expected (H, W), (C, H, W) "
+                         f"or (H, W, C) with 1 or 3 channels (and alpha) and finite values.")
+    return torch.from_numpy(np.ascontiguousarray(a)).clamp_(0.0, 1.0)[None]
 
-            a = np.asarray(matplotlib.image.imread(path), dtype=np.float32)
-    except (OSError, ValueError, SyntaxError, EOFError) as err:
-        raise NnzooError(f"Cannot read image {str(path)!r} ({err}); expected a well-formed "
-                         f"{suffix[1:].upper()} file.") from None
-    if a.max() > 1.5:
-        a = a / 255.0  # 8-bit values
+
+def channels_first(a: np.ndarray) -> np.ndarray:
+    """An array image (H, W), (C, H, W) or (H, W, C) as (C, H, W), alpha composited on white."""
     if a.ndim == 3 and a.shape[-1] in (2, 4) and a.shape[0] not in (1, 3):
         # transparent pixels show the paper: a drawing with no background is on white
         a = a[..., :-1] * a[..., -1:] + (1.0 - a[..., -1:])
     if a.ndim == 3 and a.shape[-1] in (1, 3) and a.shape[0] not in (1, 3):
         a = a.transpose(2, 0, 1)  # (H, W, C) -> (C, H, W)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3 or a.shape[0] not in (1, 3) or min(a.shape[1:]) < 1 or not np.isfinite(a).all():
-        raise NnzooError(f"Image {str(path)!r} has shape {a.shape}; expected (H, W), (C, H, W) "
-                         f"or (H, W, C) with 1 or 3 channels (and alpha) and finite values.")
-    return torch.from_numpy(np.ascontiguousarray(a)).clamp_(0.0, 1.0)[None]
+    return a[None] if a.ndim == 2 else a
+
+
+def _too_many_pixels(path: Path, what: str) -> NnzooError:
+    return NnzooError(f"Image {str(path)!r} {what}; nnzoo decodes pictures of at most "
+                      f"{MAX_IMAGE_PIXELS:,} pixels (nnzoo.data._limits.MAX_IMAGE_PIXELS) and "
+                      f"refuses larger ones unread, as possible decompression bombs. Scale the "
+                      f"picture down first.")
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """A picture as (C, H, W) float32 in [0, 1], C = 1 or 3 (alpha composited on white),
+    decoded by Pillow only after its declared size is checked."""
+    from PIL import Image, UnidentifiedImageError
+
+    kind = path.suffix[1:].upper()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow's notes on damaged metadata (EXIF, TIFF tags) are not printed: the
+            # picture either decodes or is refused below with one message
+            warnings.simplefilter("ignore", UserWarning)
+            with Image.open(path, formats=PILLOW_FORMATS) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise _too_many_pixels(path, f"declares {width} x {height} = "
+                                                 f"{width * height:,} pixels")
+                return _unit_pixels(image)
+    except NnzooError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(path, f"declares more than {Image.MAX_IMAGE_PIXELS:,} pixels "
+                                     f"(Pillow's own check)") from None
+    except UnidentifiedImageError:
+        raise NnzooError(f"Cannot read image {str(path)!r}: it is not a picture Pillow "
+                         f"recognises as {', '.join(PILLOW_FORMATS)}; expected a well-formed "
+                         f"{kind} file.") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error) as err:
+        # what Pillow's decoders raise on damaged files
+        raise NnzooError(f"Cannot read image {str(path)!r} ({err or type(err).__name__}); "
+                         f"expected a well-formed {kind} file.") from None
+
+
+def _unit_pixels(image) -> np.ndarray:
+    """The first frame of an opened Pillow image as (C, H, W) float32 in [0, 1], C = 1 (grey)
+    or 3 (colour); transparent pixels are composited on white, in 8 bits, before the one
+    conversion to floats."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":  # 16-bit grey
+        return np.divide(np.asarray(image), 65535.0, dtype=np.float32)[None]
+    if mode == "F":  # floating-point TIFF: the values as they are
+        return np.array(image, dtype=np.float32)[None]  # a copy: Pillow's is read-only
+    grey = mode in ("1", "L", "LA", "La")
+    if mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in image.info:
+        paper = Image.new("RGBA", image.size, "white")  # a drawing with no background is on it
+        image = Image.alpha_composite(paper, image.convert("RGBA"))
+    pixels = np.asarray(image.convert("L" if grey else "RGB"))
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (C, H, W)
+    return np.multiply(pixels, 1 / 255, dtype=np.float32, order="C")
+
+
+def read_npy_image(path: Path) -> np.ndarray:
+    """A ``.npy`` array as float32 (8-bit values scaled to [0, 1]), its header checked before
+    any data is read: version 1 or 2, a numeric dtype, 2 or 3 non-zero dimensions of at most
+    ``MAX_IMAGE_PIXELS`` pixels, and exactly as many data bytes as the shape needs."""
+    fmt = np.lib.format
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                raise NnzooError(f"Image {name!r} is a .npy file of format version {version}; "
+                                 f"expected version 1.0 or 2.0 (a plain numeric array).")
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
+                fmt.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(fh, max_header_size=MAX_NPY_HEADER)
+            if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+                raise NnzooError(f"Image {name!r} holds a .npy array of dtype {dtype}; expected "
+                                 f"plain numbers (bool, integer or float), not records, objects "
+                                 f"or strings.")
+            if len(shape) not in (2, 3) or 0 in shape:
+                raise NnzooError(f"Image {name!r} holds a .npy array of shape {shape}; expected "
+                                 f"a non-empty (H, W), (C, H, W) or (H, W, C) array.")
+            if math.prod(shape) > 4 * MAX_IMAGE_PIXELS or \
+                    math.prod(sorted(shape)[-2:]) > MAX_IMAGE_PIXELS:
+                raise _too_many_pixels(path, f"declares a .npy array of shape {shape}")
+            needed = math.prod(shape) * dtype.itemsize
+            left = os.fstat(fh.fileno()).st_size - fh.tell()
+            if left != needed:
+                raise NnzooError(f"Image {name!r} holds {left} bytes of .npy data, but its "
+                                 f"header declares shape {shape} of {dtype} ({needed} bytes); "
+                                 f"the file is truncated or damaged.")
+            flat = np.frombuffer(fh.read(needed), dtype=dtype)
+    except NnzooError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, TokenError) as err:  # numpy's header
+        # parser raises these on a damaged header
+        raise NnzooError(f"Cannot read image {name!r} ({err}); expected a well-formed .npy "
+                         f"file.") from None
+    a = flat.reshape(shape, order="F" if fortran_order else "C").astype(np.float32)
+    return a / 255.0 if a.max() > 1.5 else a  # 8-bit values
 
 
 @dataclass(frozen=True)
@@ -167,9 +275,9 @@ def as_dataset_image(x: torch.Tensor, dataset: str, name: str = "image") -> tupl
 def prepare_for_run(x: torch.Tensor, data, input_shape, name: str = "image") -> tuple[torch.Tensor, list]:
     """A picture prepared for a model trained on ``data`` (a DataBundle) with ``input_shape``:
     the dataset's image form, then the dataset's shaping and standardisation."""
+    from nnzoo.data._shaping import fit_images
     from nnzoo.data.digits import shape_digits
     from nnzoo.data.idx import shape_idx_images
-    from nnzoo.data._shaping import fit_images
 
     image, notes = as_dataset_image(x, data.name, name)
     shape = tuple(input_shape) if input_shape is not None else None

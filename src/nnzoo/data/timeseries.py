@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+from array import array
+from itertools import pairwise
 from pathlib import Path
 
 import torch
 
 from nnzoo.data import DataBundle, Split, register_dataset
+from nnzoo.data._limits import MAX_CSV_BYTES, MAX_CSV_ROWS, non_utf8_position
 from nnzoo.errors import NnzooError
 
 SINE_COMPONENTS = ((25.0, 1.0), (51.0, 0.6), (107.0, 0.4))  # (period in steps, amplitude)
@@ -71,31 +75,67 @@ def mackey_glass(length: int, tau: float = 17.0, beta: float = 0.2, gamma: float
 
 
 def read_csv_column(path, column=None, delimiter: str = ",") -> torch.Tensor:
-    """The numbers in one column of a CSV file, as a float tensor (header row skipped)."""
-    path = Path(path)
+    """The numbers in one column of a CSV file, as a float tensor (header row skipped).
+
+    The file is read row by row, keeping only that column's numbers, and is refused (with the
+    file, the row and the limit) when it is larger than ``MAX_CSV_BYTES``, has more than
+    ``MAX_CSV_ROWS`` rows, a field longer than the csv module's field limit, a NUL byte, or
+    text that is not UTF-8.
+    """
+    path, name = Path(path), str(path)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = [row for row in csv.reader(fh, delimiter=delimiter) if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError) as err:
-        raise NnzooError(f"Cannot read CSV file {str(path)!r}: {err}. Expected a UTF-8 text "
+        fh = path.open(newline="", encoding="utf-8")
+    except OSError as err:
+        raise NnzooError(f"Cannot read CSV file {name!r}: {err}. Expected a UTF-8 text "
                          f"file of comma-separated columns.") from None
-    if not rows:
-        raise NnzooError(f"CSV file {str(path)!r} is empty; expected rows of numbers.")
-    header = rows[0]
-    index = _column_index(column, header, path)
-    try:
-        float(header[index])
-        body = rows
-    except (ValueError, IndexError):
-        body = rows[1:]
-    values = []
-    for number, row in enumerate(body, start=len(rows) - len(body) + 1):
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_CSV_BYTES:
+            raise NnzooError(f"CSV file {name!r} is {size:,} bytes, more than the "
+                             f"{MAX_CSV_BYTES:,} nnzoo reads (nnzoo.data._limits.MAX_CSV_BYTES); "
+                             f"expected a series of at most {MAX_CSV_ROWS:,} rows.")
+        try:
+            reader = csv.reader(fh, delimiter=delimiter)
+        except (TypeError, ValueError) as err:
+            raise NnzooError(f"CSV delimiter {delimiter!r} cannot be used ({err}); expected "
+                             f"one character such as ',' or ';'.") from None
+        try:
+            return _read_column(reader, column, path)
+        except csv.Error as err:
+            raise NnzooError(f"CSV file {name!r}, row {reader.line_num}: {err} (the csv "
+                             f"module reads fields of at most {csv.field_size_limit():,} "
+                             f"characters and no NUL bytes); expected rows of numbers.") from None
+        except UnicodeDecodeError:
+            line, byte = non_utf8_position(path) or (reader.line_num, 0)
+            raise NnzooError(f"CSV file {name!r} is not UTF-8 text: row {line + 1} holds a "
+                             f"byte that is not UTF-8 (byte {byte + 1} of the row); expected a "
+                             f"UTF-8 text file of comma-separated columns.") from None
+
+
+def _read_column(reader, column, path: Path) -> torch.Tensor:
+    values, index = array("d"), None
+    for row in reader:
+        if not any(c.strip() for c in row):
+            continue
+        if index is None:  # the first row: a header unless its cell is a number
+            index = _column_index(column, row, path)
+            try:
+                float(row[index])
+            except (ValueError, IndexError):
+                continue
+        if len(values) == MAX_CSV_ROWS:
+            raise NnzooError(f"CSV file {str(path)!r} has more than {MAX_CSV_ROWS:,} rows of "
+                             f"numbers, the most nnzoo reads (nnzoo.data._limits.MAX_CSV_ROWS); "
+                             f"expected a shorter series.")
         try:
             values.append(float(row[index]))
         except (ValueError, IndexError):
             cell = row[index] if index < len(row) else "nothing"
-            raise NnzooError(f"CSV file {str(path)!r}, row {number}: column {column!r} holds "
+            which = "the last column" if column is None else f"column {column!r}"
+            raise NnzooError(f"CSV file {str(path)!r}, row {reader.line_num}: {which} holds "
                              f"{cell!r}, not a number; expected a number on every row.") from None
+    if index is None:
+        raise NnzooError(f"CSV file {str(path)!r} is empty; expected rows of numbers.")
     return torch.tensor(values, dtype=torch.float32)
 
 
@@ -126,7 +166,7 @@ def forecasting_bundle(name: str, series: torch.Tensor, window: int, info: dict)
         raise NnzooError(f"Dataset {name!r}: window must be a positive integer; got {window!r}.")
     n = len(series)
     cuts = (0, int(0.7 * n), int(0.85 * n), n)
-    parts = [series[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    parts = [series[a:b] for a, b in pairwise(cuts)]
     if min(len(p) for p in parts) <= window:
         raise NnzooError(f"Dataset {name!r}: a series of {n} values is too short for windows of "
                          f"{window}; each of its 70/15/15 % parts must be longer than the window "

@@ -7,10 +7,12 @@ of the folder can tell them apart and remove what a killed writer left (:func:`r
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
@@ -106,3 +108,23 @@ def _jsonable(value):
 def dumps(obj) -> str:
     """Strict JSON of ``obj`` (non-finite numbers as null), indented, ending in a newline."""
     return json.dumps(finite_json(obj), indent=2, default=_jsonable, allow_nan=False) + "\n"
+
+
+@contextmanager
+def utf8_path(path):
+    """``path`` as a string safetensors can open: safetensors takes UTF-8 paths only, so a
+    path that is not (a folder named in another encoding) is opened here and passed as
+    ``/proc/self/fd/N``, the same file under a name that is."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        if not os.path.isdir("/proc/self/fd"):  # pragma: no cover - not Linux
+            raise OSError(errno.EILSEQ, "the path is not valid UTF-8", text) from None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    yield text

@@ -98,19 +98,29 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """The state :func:`save_checkpoint` wrote to ``path``."""
+    """The state :func:`save_checkpoint` wrote to ``path``; a damaged file (a bad header, a
+    state record that names tensors the file lacks) is an NnzooError naming it."""
     from safetensors import safe_open
 
+    from nnzoo.runs._files import utf8_path
+
+    expected = "Expected the checkpoint.safetensors an nnzoo run writes after every epoch."
     try:
-        with safe_open(str(path), framework="pt") as fh:
+        with utf8_path(path) as name, safe_open(name, framework="pt") as fh:
             meta = fh.metadata() or {}
             if meta.get("format") != FORMAT:
                 raise NnzooError(f"{str(path)!r} is not an nnzoo checkpoint (no {FORMAT!r} "
                                  f"format mark in its header).")
-            tensors = {key: fh.get_tensor(key) for key in fh.keys()}
-        return unpack(json.loads(meta["state"]), tensors)
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 - not a dict
     except NnzooError:
         raise
-    except Exception as err:  # safetensors raises several types for a damaged file
-        raise NnzooError(f"Cannot read the checkpoint {str(path)!r}: {err}. Expected the "
-                         f"checkpoint.safetensors an nnzoo run writes after every epoch.") from None
+    except Exception as err:  # noqa: BLE001 - safetensors raises several types for a bad file
+        raise NnzooError(f"Cannot read the checkpoint {str(path)!r}: {err}. {expected}") from None
+    try:
+        return unpack(json.loads(meta["state"]), tensors)
+    except KeyError as err:
+        raise NnzooError(f"The checkpoint {str(path)!r} is damaged: its state record needs "
+                         f"{err}, which the file does not hold. {expected}") from None
+    except (ValueError, TypeError, RecursionError) as err:  # bad JSON, or a wrong nest in it
+        raise NnzooError(f"The checkpoint {str(path)!r} is damaged: its state record cannot be "
+                         f"read ({err}). {expected}") from None
