@@ -14,6 +14,7 @@ first use, so a new architecture file registers itself by being there.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import importlib
 import inspect
 import pkgutil
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 from nnzoo.errors import NnzooError
 from nnzoo.layers.cell_names import CELL_ALIASES, CELLS
-from nnzoo.option_types import check_option_type
+from nnzoo.option_types import MODEL_OPTIONS, check_option
 
 FAMILIES = ("feed-forward", "convolutional", "recurrent", "classic", "generative")
 
@@ -106,12 +107,37 @@ def get_entry(name: str) -> ModelEntry:
     )
 
 
-def list_models(family: str | None = None) -> list[str]:
-    """Registered model names, sorted; only those of ``family`` when given."""
+def list_models(pattern: str | None = None) -> list[str]:
+    """Registered model names, sorted. ``pattern`` is a family (``"recurrent"``) or an fnmatch
+    wildcard over the names, as timm takes it (``"resnet*"``, ``"vgg1?"``, ``"*lstm*"``)."""
     _load_all()
-    if family is not None and family not in FAMILIES:
-        raise NnzooError(f"Unknown family {family!r}; expected one of {', '.join(FAMILIES)}.")
-    return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
+    if pattern is None:
+        return sorted(_REGISTRY)
+    if pattern in FAMILIES:
+        return sorted(n for n, e in _REGISTRY.items() if e.family == pattern)
+    if not any(c in pattern for c in "*?["):
+        raise NnzooError(f"Unknown family {pattern!r}; expected one of {', '.join(FAMILIES)}, or "
+                         f"a wildcard pattern over the model names such as 'resnet*'.")
+    return sorted(fnmatch.filter(_REGISTRY, pattern))
+
+
+def check_model_options(name: str, options: dict) -> None:
+    """Refuse options that model ``name`` does not take, or values outside what is declared
+    for them (``nnzoo.option_types``), before anything is built or loaded."""
+    accepted = get_entry(name).options()
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise NnzooError(
+            f"Model {name!r} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(accepted) or 'no options'}."
+        )
+    for key, value in options.items():
+        check_option(f"Model {name!r}", name, key, value, accepted[key], MODEL_OPTIONS)
+
+
+# What a factory raises when options that are each in range do not fit together (a kernel
+# larger than the image, say), or when the model they ask for cannot be allocated.
+BUILD_ERRORS = (RuntimeError, ValueError, TypeError, ZeroDivisionError, MemoryError)
 
 
 def create(name: str, **config):
@@ -120,16 +146,15 @@ def create(name: str, **config):
     >>> model = create("lenet5", num_classes=10)
     """
     entry = get_entry(name)
-    accepted = entry.options()
-    unknown = sorted(set(config) - set(accepted))
-    if unknown:
-        raise NnzooError(
-            f"Model {name!r} does not take option(s) {', '.join(unknown)}; "
-            f"it takes: {', '.join(accepted) or 'no options'}."
-        )
-    for key, value in config.items():
-        check_option_type(f"Model {name!r}", key, value, accepted[key])
-    model = entry.factory(**config)
+    check_model_options(name, config)
+    try:
+        model = entry.factory(**config)
+    except NnzooError:
+        raise
+    except BUILD_ERRORS as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise NnzooError(f"Model {name!r} cannot be built with options {config}: {first}. "
+                         f"`nnzoo info {name}` lists its options and defaults.") from None
     try:  # what a run records, so that its model can be built again by name
         model.nnzoo_created = {"model": name, "options": dict(config)}
     except AttributeError:  # pragma: no cover - a factory returning a frozen object

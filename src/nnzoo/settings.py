@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from nnzoo.errors import NnzooError
 
 
+def _number(value: float) -> str:
+    """1e7 as 10,000,000 and 0.5 as 0.5."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
 @dataclass(frozen=True)
 class Range:
     """A number: whole or not, within [low, high] (an end is open when ``*_open``), finite."""
@@ -41,9 +46,9 @@ class Range:
         kind = "a whole number" if self.whole else "a finite number"
         ends = []
         if self.low is not None:
-            ends.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+            ends.append(f"{'>' if self.low_open else '>='} {_number(self.low)}")
         if self.high is not None:
-            ends.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+            ends.append(f"{'<' if self.high_open else '<='} {_number(self.high)}")
         return f"{kind} {' and '.join(ends)}".strip()
 
 
@@ -62,6 +67,7 @@ SETTINGS = {
     "bptt": Range(whole=True, low=1),
     "sample_every": Range(whole=True, low=1),
 }
+SWITCHES = ("compile", "channels_last")  # true or false (or null: the default)
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -74,6 +80,10 @@ def check_setting(name: str, value, label: str | None = None) -> None:
     if name == "device":
         if not isinstance(value, str) or not DEVICE.match(value):
             raise NnzooError(f"{label} must be cpu, cuda, cuda:N, mps or auto; got {value!r}.")
+        return
+    if name in SWITCHES:
+        if not isinstance(value, bool):
+            raise NnzooError(f"{label} must be true or false; got {value!r}.")
         return
     declared = SETTINGS.get(name)
     if declared is not None and not declared.accepts(value):

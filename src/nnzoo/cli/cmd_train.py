@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
     g.add_argument("--compile", action="store_true", default=None,
                    help="train through torch.compile: the first epoch compiles (seconds to a "
                         "minute), later ones run faster; pays off on long runs")
+    p.add_argument("--config", metavar="FILE",
+                   help="train from a config file, JSON or TOML (a run's own config.json trains "
+                        "that run again); MODEL, --data, -o, -d and flags given beside it win")
     p.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--resume", metavar="RUN",
@@ -52,11 +55,14 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def resolve_training(args, entry) -> dict:
-    """Command-line flags, else the model's recommended defaults, else fit's own."""
+def resolve_training(args, entry, from_file: dict | None = None) -> dict:
+    """Command-line flags, else a ``--config`` file's settings (``from_file``), else the
+    model's recommended defaults, else fit's own."""
     settings = {}
     for key in TRAINING_FLAGS:
         value = getattr(args, key, None)
+        if value is None and from_file:
+            value = from_file.get(key)
         if value is None:
             value = entry.defaults.get(key)
         if value is not None:
@@ -156,7 +162,8 @@ def resumed_run(args, folder):
                if k != "epochs" and getattr(args, k, None) is not None]
     changed += [flag for flag, given in (("MODEL", args.model), ("--data", args.data),
                                          ("-o", args.option), ("-d", args.data_option),
-                                         ("--out", args.out), ("--overwrite", args.overwrite))
+                                         ("--out", args.out), ("--overwrite", args.overwrite),
+                                         ("--config", args.config))
                 if given]
     if changed:
         raise NnzooError(f"--resume continues {str(folder)!r} with the model, data and settings "
@@ -167,9 +174,9 @@ def resumed_run(args, folder):
     except (OSError, ValueError) as err:
         raise NnzooError(f"Cannot read the config of {str(folder)!r} ({err}). Expected the "
                          f"config.json that `nnzoo train` writes when a run starts.") from None
-    if not isinstance(config, dict) or not config.get("model"):
-        raise NnzooError(f"{str(folder / 'config.json')!r} does not name the run's model; "
-                         f"expected the config.json that `nnzoo train` writes.")
+    from nnzoo.run_config import check_config
+
+    check_config(config, repr(str(folder / "config.json")))
     settings = dict(config.get("training", {}))  # with what describes the rule: see run()
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -185,6 +192,7 @@ def run(args) -> int:
 
     import nnzoo
     from nnzoo.cli._options import parse_pairs
+    from nnzoo.registry import check_model_options
     from nnzoo.runs import RunFolder, claim_new_folder
     from nnzoo.settings import check_settings
     from nnzoo.train.fitting import learner_for, refuse_unknown_settings
@@ -194,12 +202,25 @@ def run(args) -> int:
     if args.resume:  # (a folder without a checkpoint is refused here, with what it holds)
         folder = RunFolder(args.resume, resume=True)
     else:
-        name = args.model or "lenet5"
+        if args.config:
+            from nnzoo.run_config import read_config_file
+
+            file = read_config_file(args.config)
+        else:
+            file = {}
+        name = args.model or file.get("model") or "lenet5"
         entry = nnzoo.get_entry(name)
-        model_options = parse_pairs(args.option, "Model option")
-        data_options = parse_pairs(args.data_option, "Dataset option")
-        data_name, data_dir, config = args.data, args.data_dir, None
-        settings = resolve_training(args, entry)
+        same_model = name == file.get("model")  # else the file's options are another model's
+        model_options = {**(file.get("model_options", {}) if same_model else {}),
+                         **parse_pairs(args.option, "Model option")}
+        data_name = args.data or (file.get("data") if same_model else None)
+        same_data = data_name is not None and data_name == file.get("data")
+        data_options = {**(file.get("data_options", {}) if same_data else {}),
+                        **parse_pairs(args.data_option, "Dataset option")}
+        check_model_options(name, model_options)  # before any data is loaded for it
+        data_dir, config = args.data_dir or (file.get("data_dir") if same_data else None), None
+        settings = resolve_training(args, entry, file.get("training") if same_model else None)
+        from_file = {k for k in settings if getattr(args, k, None) is None}
         if args.out:
             folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
         else:
@@ -218,7 +239,8 @@ def run(args) -> int:
         learner = learner_for(model)
         if args.resume:
             settings = {k: v for k, v in settings.items() if k in learner.TAKES}
-        else:
+        else:  # a config file's settings are the learner's own; a flag it does not take is refused
+            settings = {k: v for k, v in settings.items() if k not in from_file or k in learner.TAKES}
             refuse_unknown_settings(learner, [k for k in TRAINING_FLAGS if getattr(args, k, None)
                                               is not None], name, flags=TRAINING_FLAGS)
             config = {"model": name, "model_options": model_options, "data": data_name,

@@ -33,7 +33,19 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _print_paths_as_bytes() -> None:
+    """A path named in another encoding than UTF-8 is held by Python with surrogate escapes;
+    printing it writes its own bytes back, as `ls` does, rather than failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if callable(getattr(stream, "reconfigure", None)):
+            try:
+                stream.reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot change
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _print_paths_as_bytes()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -51,11 +63,19 @@ def main(argv: list[str] | None = None) -> int:
               f"temporary name and renamed when complete).")
         return getattr(stop, "exit_status", 130)  # 128 + the signal, as shells report it
     except BrokenPipeError:
-        # The reader went away (`nnzoo list | head`): stop quietly, as other command-line tools
-        # do. Output still buffered would raise again when Python flushes it at exit, so
-        # standard output is pointed at the null device first.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, as shells report a tool stopped by a closed pipe
+        return _quiet_broken_pipe()
+    except OSError as err:  # the machine's refusal (permissions, a full or read-only disk...)
+        from nnzoo.os_errors import explain
+
+        return _fail(str(explain(err)))
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`nnzoo list | head`): stop quietly, as other command-line tools
+    do. Output still buffered would raise again when Python flushes it at exit, so standard
+    output is pointed at the null device first."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, as shells report a tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import torch
 
 from nnzoo.errors import NnzooError
-from nnzoo.option_types import check_option_type
+from nnzoo.option_types import DATA_OPTIONS, check_option
 
 
 @dataclass
@@ -136,6 +136,21 @@ def dataset_entry(name: str) -> DatasetEntry:
     return _DATASETS[name]
 
 
+def check_dataset_options(name: str, options: dict) -> None:
+    """Refuse options that dataset ``name`` does not take, or values outside what is declared
+    for them (``nnzoo.option_types``), before anything is read."""
+    parameters = inspect.signature(dataset_entry(name).loader).parameters
+    accepted = set(parameters) - {"input_shape", "data_dir"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise NnzooError(f"Dataset {name!r} does not take option(s) {', '.join(unknown)}; it "
+                         f"takes: {', '.join(sorted(accepted)) or 'none'}.")
+    for key, value in options.items():
+        default = parameters[key].default
+        check_option(f"Dataset {name!r}", name, key, value,
+                     None if default is inspect.Parameter.empty else default, DATA_OPTIONS)
+
+
 def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
                  data_dir: str | None = None, **options) -> DataBundle:
     """Load dataset ``name`` shaped for a model taking ``input_shape`` (one sample).
@@ -145,22 +160,25 @@ def load_dataset(name: str, *, input_shape: tuple[int, ...] | None = None,
     torch.Size([1259, 1, 32, 32])
     """
     entry = dataset_entry(name)
-    parameters = inspect.signature(entry.loader).parameters
-    accepted = set(parameters)
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise NnzooError(f"Dataset {name!r} does not take option(s) {', '.join(unknown)}; it "
-                         f"takes: {', '.join(sorted(accepted - {'input_shape', 'data_dir'})) or 'none'}.")
-    for key, value in options.items():
-        default = parameters[key].default
-        check_option_type(f"Dataset {name!r}", key, value,
-                          None if default is inspect.Parameter.empty else default)
+    check_dataset_options(name, options)
+    accepted = set(inspect.signature(entry.loader).parameters)
     kwargs = dict(options)
     if "input_shape" in accepted:
         kwargs["input_shape"] = tuple(input_shape) if input_shape is not None else None
     if "data_dir" in accepted:
         kwargs["data_dir"] = data_dir
-    bundle = entry.loader(**kwargs)
+    try:
+        bundle = entry.loader(**kwargs)
+    except NnzooError:
+        raise
+    except (RuntimeError, ValueError, IndexError, ZeroDivisionError) as err:
+        # options each in range that do not fit together (a window longer than the series)
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise NnzooError(f"Dataset {name!r} cannot be made with options {options}: {first}. "
+                         f"`nnzoo data list` describes its options.") from None
+    from nnzoo.data._values import check_values
+
+    check_values(bundle)
     # what a run records, so that its data can be loaded again
     bundle.info["loaded_with"] = {"options": dict(options), "data_dir": data_dir and
                                   str(Path(data_dir).expanduser().resolve())}

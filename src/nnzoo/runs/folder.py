@@ -18,7 +18,6 @@ the other ranks' writes are no-ops.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import io
 import os
@@ -27,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from nnzoo.errors import NnzooError
+from nnzoo.os_errors import describe, explain
 from nnzoo.runs._files import atomic_write_bytes, dumps, remove_stale, write_durably
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -50,14 +50,17 @@ def claim_new_folder(base: Path) -> Path:
     """A folder that did not exist, made now: ``base``, else ``base-2``, ``base-3``... Two runs
     started in the same second with the same default name get two folders (``mkdir`` is atomic)."""
     base = Path(base)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    for number in range(1, 10_000):
-        path = base if number == 1 else base.with_name(f"{base.name}-{number}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        for number in range(1, 10_000):
+            path = base if number == 1 else base.with_name(f"{base.name}-{number}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+    except OSError as err:
+        raise explain(err, "make a run folder", err.filename or base) from None
     raise NnzooError(f"Could not find a free run folder name beside {str(base)!r}.")
 
 
@@ -66,12 +69,11 @@ def _disk_error(err: Exception, what: str, path: Path) -> NnzooError:
     if code is None:  # safetensors' "... I/O error: File too large (os error 27)"
         found = re.search(r"os error (\d+)", str(err))
         code = int(found.group(1)) if found else None
-    full = code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-    reason = ("the disk is full (or the file size limit was reached)" if full else
-              os.strerror(code) if code else str(err))
+    reason = describe(OSError(code, str(err)))[0] if code else str(err)
     return NnzooError(f"Could not write {what} {str(path)!r}: {reason}. Files already written "
-                      f"in the run folder were kept whole; free some space and resume the run "
-                      f"with `nnzoo train --resume {path.parent}`.")
+                      f"in the run folder were kept whole; put that right (free some space, "
+                      f"make the folder writable) and resume the run with `nnzoo train --resume "
+                      f"{path.parent}`.")
 
 
 class RunFolder:
@@ -93,7 +95,11 @@ class RunFolder:
         self._written: list[str] = []
         self._lock_fd: int | None = None
         self._pending_config: dict | None = None  # under overwrite: written with the first file
-        if self.path.exists() and not self.path.is_dir():
+        try:
+            is_file = self.path.exists() and not self.path.is_dir()
+        except OSError as err:  # a name too long, a folder that may not be searched
+            raise explain(err, "use the run folder", self.path) from None
+        if is_file:
             raise NnzooError(f"Output path {str(self.path)!r} exists and is a file; expected a "
                              f"folder for the run (or a new name).")
         if not self.active:
@@ -119,9 +125,11 @@ class RunFolder:
             except FileExistsError:
                 pass
             except OSError as err:
-                raise NnzooError(f"Cannot make the run folder {str(self.path)!r}: {err.strerror}. "
-                                 f"Expected a folder nnzoo may write to.") from None
-        fd = os.open(self.path, os.O_RDONLY)
+                raise explain(err, "make the run folder", self.path) from None
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as err:
+            raise explain(err, "open the run folder", self.path) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

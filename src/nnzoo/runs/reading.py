@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from nnzoo.errors import NnzooError
+from nnzoo.runs._files import utf8_path
 
 
 def read_config(path) -> tuple[dict, Path]:
@@ -23,9 +24,9 @@ def read_config(path) -> tuple[dict, Path]:
     try:
         from safetensors import safe_open
 
-        with safe_open(str(weights), framework="pt") as fh:
+        with utf8_path(weights) as name, safe_open(name, framework="pt") as fh:
             meta = fh.metadata() or {}
-    except Exception as err:  # safetensors raises several types for a bad header
+    except Exception as err:  # noqa: BLE001 - safetensors raises several types for a bad header
         raise NnzooError(f"Cannot read weights file {str(weights)!r}: it is not a valid "
                          f"safetensors file ({err}). Expected weights written by `nnzoo train`.") from None
     config = None
@@ -36,11 +37,18 @@ def read_config(path) -> tuple[dict, Path]:
             raise NnzooError(f"Cannot read {str(config_file)!r}: {err}. Expected the JSON "
                              f"config written by `nnzoo train`.") from None
     elif "nnzoo_config" in meta:
-        config = json.loads(meta["nnzoo_config"])
-    if not isinstance(config, dict) or "model" not in config:
+        try:
+            config = json.loads(meta["nnzoo_config"])
+        except json.JSONDecodeError as err:
+            raise NnzooError(f"The nnzoo config in the metadata of {str(weights)!r} is not "
+                             f"valid JSON ({err}); expected weights written by `nnzoo train`.") from None
+    if config is None:
         raise NnzooError(f"{str(path)!r} does not say which model its weights belong to: no "
                          f"config.json beside it and no nnzoo config in the file's metadata.")
-    return config, weights
+    from nnzoo.run_config import check_config
+
+    source = repr(str(config_file)) if config_file.exists() else f"The metadata of {str(weights)!r}"
+    return check_config(config, source), weights
 
 
 def run_input_shape(config: dict) -> tuple[int, ...]:
@@ -63,13 +71,22 @@ def load_run(path):
     config, weights = read_config(path)
     model = nnzoo.create(config["model"], **config.get("model_options", {}))
     try:
-        state = load_file(str(weights))
-    except Exception as err:
+        with utf8_path(weights) as name:
+            state = load_file(name)
+    except Exception as err:  # noqa: BLE001 - safetensors raises several types for a bad file
         raise NnzooError(f"Cannot read weights file {str(weights)!r} ({err}).") from None
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).splitlines()[0] if str(err) else ""
         raise NnzooError(f"The weights in {str(weights)!r} do not fit model {config['model']!r} "
-                         f"with options {config.get('model_options', {})}: {first}") from None
+                         f"with options {config.get('model_options', {})}: "
+                         f"{_mismatches(err)}") from None
     return model.eval(), config
+
+
+def _mismatches(err: RuntimeError, shown: int = 3) -> str:
+    """The first ``shown`` lines of what ``load_state_dict`` found wrong (its first line only
+    names the model), on one line."""
+    lines = [line.strip().rstrip(".") for line in str(err).splitlines()[1:] if line.strip()]
+    more = f"; and {len(lines) - shown} more" if len(lines) > shown else ""
+    return "; ".join(lines[:shown]) + more + "." if lines else str(err)

@@ -160,9 +160,11 @@ def _run(learner, folder, epochs, resume, config, callbacks, progress, seed, pat
          tensorboard) -> FitResult:
     from nnzoo.train.callbacks import EarlyStopping, epoch_reporter
 
+    from nnzoo.data._values import check_values
     from nnzoo.settings import check_setting
 
     check_setting("epochs", epochs)
+    check_values(learner.data)  # NaN, infinities and empty splits, whoever built the data
     torch.manual_seed(seed)
     learner.prepare()  # the model, data and settings fit together; nothing is written yet
     saved = folder.load_checkpoint() if resume and folder else None
