@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnzoo.errors import NnzooError
+from nnzoo.layers._fast_elman import elman_kernel
+from nnzoo.layers._fast_rnn import fast_path_allowed, fast_scan
 from nnzoo.layers.cells import NONLINEARITIES, add_gate_parameters, check_nonlinearity, reset_uniform, zeros
 from nnzoo.layers.recurrent import check_lengths, scan
 
@@ -98,16 +100,20 @@ class ClockworkCell(nn.Module):
 class ClockworkRNN(nn.Module):
     """The Clockwork RNN over a sequence, with the call of ``nnzoo.layers.RNN`` (one layer):
     ``forward(input, hx=None, lengths=None)`` → ``(output, h_n)``, input (T, B, I) or (B, T, I)
-    with ``batch_first``, output (T, B, H) or (B, T, H), h_n and hx (1, B, H)."""
+    with ``batch_first``, output (T, B, H) or (B, T, H), h_n and hx (1, B, H). It runs on the
+    Elman whole-sequence kernel (``_fast_elman.py``) with the clock as a mask; ``fast=False``
+    steps through ``scan`` and the cell's ``step``, the readable reference."""
 
     type_name = "clockwork RNN"
     summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int = 4, periods=None,
-                 bias: bool = True, nonlinearity: str = "tanh", batch_first: bool = False):
+                 bias: bool = True, nonlinearity: str = "tanh", batch_first: bool = False, *,
+                 fast: bool = True):
         super().__init__()
         self.cell = ClockworkCell(input_size, hidden_size, num_modules, periods, bias, nonlinearity)
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
+        self.fast = fast
 
     def forward(self, input: torch.Tensor, hx: torch.Tensor | None = None, lengths=None):
         if input.dim() != 3 or input.shape[-1] != self.input_size:
@@ -119,7 +125,11 @@ class ClockworkRNN(nn.Module):
             lengths = check_lengths(lengths, steps, batch)
         state = self.cell.initial_state(x[0]) if hx is None else (hx[0],)
         p = self.cell.recurrent_weights()                                  # mask applied once
-        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # T × (B, H), one matmul
         active = self.cell.active(torch.arange(steps, device=x.device)[:, None])   # (T, H)
-        out, (h,) = scan(lambda t, s: self.cell.step(p, gx[t], s, active[t]), steps, state, lengths)
+        if self.fast and fast_path_allowed():
+            p.weight_ih, p.bias_ih = self.cell.weight_ih, self.cell.bias_ih
+            out, (h,) = fast_scan(elman_kernel(p, active), x, state, lengths)
+        else:
+            gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # T × (B, H), one matmul
+            out, (h,) = scan(lambda t, s: self.cell.step(p, gx[t], s, active[t]), steps, state, lengths)
         return (out.transpose(0, 1) if self.batch_first else out), h.unsqueeze(0)

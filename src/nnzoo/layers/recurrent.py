@@ -13,10 +13,14 @@ ways, and the same call: ``forward(input, hx=None)`` → ``(output, h_n)`` or, f
 - Variants by keyword, run on the explicit cells of ``cells.py`` / ``cells_lstm.py``:
   ``LSTM(..., peephole=True)`` (extra parameters ``weight_ci_l0``, ``weight_cf_l0``,
   ``weight_co_l0``, …) and ``LSTM(..., coupled=True)`` (3 gates f, g, o: weight_ih_l0 is (3H, I)).
-- Two paths, tested equal: the plain cells run on PyTorch's fused kernels (``torch.lstm`` — what
-  ``torch.nn.LSTM`` calls); ``explicit=True`` runs them step by step through the cell's equations,
-  the way the variants always run. The explicit path computes the input term W_ih x_t + b_ih of
-  every step in one matrix product, then one matrix product per step for all gates.
+- Paths, tested equal: the plain cells run on PyTorch's fused kernels (``torch.lstm`` — what
+  ``torch.nn.LSTM`` calls); ``explicit=True`` runs them through the cell's own equations, the
+  way the variants always run. The explicit path is fast by default: a whole-sequence kernel
+  per cell family with backpropagation through time written out (``_fast_rnn.py``);
+  ``fast=False`` (or ``layer.fast = False``) runs the readable reference instead, ``scan``
+  calling the cell's ``step`` once per time step, as tracing, export and ``torch.compile``
+  always do. Both compute the input term W_ih x_t + b_ih of every step in one matrix product,
+  then one matrix product per step for all gates.
 
     >>> lstm = LSTM(3, 4, num_layers=2, batch_first=True)
     >>> out, (h, c) = lstm(torch.randn(2, 5, 3), lengths=torch.tensor([5, 2]))
@@ -36,9 +40,18 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from nnzoo.errors import NnzooError
+from nnzoo.layers._fast_elman import elman_kernel, jordan_kernel
+from nnzoo.layers._fast_gru import gru_kernel
+from nnzoo.layers._fast_lstm import coupled_kernel, lstm_kernel, peephole_kernel
+from nnzoo.layers._fast_rnn import fast_path_allowed, fast_scan
 from nnzoo.layers.cells import (ElmanCell, GRUCell, JordanCell, add_gate_parameters, check_nonlinearity,
                                reset_uniform)
 from nnzoo.layers.cells_lstm import CoupledLSTMCell, LSTMCell, PeepholeLSTMCell
+
+# each cell's whole-sequence kernel: FAST_KERNELS[type(cell)](parameters) → kernel, or None
+FAST_KERNELS = {ElmanCell: elman_kernel, GRUCell: gru_kernel, LSTMCell: lstm_kernel,
+                PeepholeLSTMCell: peephole_kernel, CoupledLSTMCell: coupled_kernel,
+                JordanCell: jordan_kernel}
 
 
 def scan(step, steps: int, state: tuple, lengths: torch.Tensor | None = None,
@@ -80,13 +93,14 @@ class _RecurrentLayer(nn.Module):
     """What RNN, LSTM and GRU share: parameters per layer and direction, the two paths, lengths."""
 
     def __init__(self, cell, fused, input_size, hidden_size, num_layers, bias, batch_first,
-                 dropout, bidirectional, extra=()):
+                 dropout, bidirectional, extra=(), fast=True):
         super().__init__()
         if num_layers < 1 or hidden_size < 1 or not 0.0 <= dropout <= 1.0:
             raise NnzooError(f"{type(self).__name__} needs num_layers >= 1, hidden_size >= 1 and "
                              f"0 <= dropout <= 1; got {num_layers}, {hidden_size}, {dropout}.")
         self.cell_class = cell   # its static step(p, gx, state) is the explicit path's equations
         self.fused = fused       # a torch kernel such as torch.lstm, or None for the explicit path
+        self.fast = fast         # the explicit path on the whole-sequence kernel, else on scan
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -127,17 +141,23 @@ class _RecurrentLayer(nn.Module):
         return result[0], tuple(result[1:])
 
     def run_explicit(self, x, state, lengths=None):
+        fast = self.fast and fast_path_allowed()
         finals = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 p = self.cell_weights(layer, direction)
-                # (T, B, G·H): every step's input term in one matmul; unbind gives per-step views
-                # whose backward is one stack (gx[t] would scatter into a zero (T, B, G·H) per step).
-                gx = F.linear(x, p.weight_ih, p.bias_ih).unbind(0)
                 index = layer * self.num_directions + direction
-                out, last = scan(lambda t, s: self.cell_class.step(p, gx[t], s), x.shape[0],
-                                 tuple(s[index] for s in state), lengths, reverse=direction == 1)
+                initial, reverse = tuple(s[index] for s in state), direction == 1
+                if fast:
+                    out, last = fast_scan(FAST_KERNELS[self.cell_class](p), x, initial, lengths, reverse)
+                else:
+                    # (T, B, G·H): every step's input term in one matmul; unbind gives per-step
+                    # views whose backward is one stack (gx[t] would scatter into a zero
+                    # (T, B, G·H) per step).
+                    gx = F.linear(x, p.weight_ih, p.bias_ih).unbind(0)
+                    out, last = scan(lambda t, s: self.cell_class.step(p, gx[t], s), x.shape[0],
+                                     initial, lengths, reverse=reverse)
                 outputs.append(out)
                 finals.append(last)
             x = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]  # (T, B, D·H)
@@ -226,17 +246,19 @@ class _RecurrentLayer(nn.Module):
 
 class RNN(_RecurrentLayer):
     """Elman RNN layer (``ElmanCell``: h_t = σ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)), a drop-in
-    for ``torch.nn.RNN``. ``explicit=True`` runs the cell's equations instead of the fused kernel."""
+    for ``torch.nn.RNN``. ``explicit=True`` runs the cell's equations instead of the fused kernel
+    (``fast=False``: step by step, the readable reference)."""
 
     state_size = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, *, explicit: bool = False):
+                 dropout: float = 0.0, bidirectional: bool = False, *, explicit: bool = False,
+                 fast: bool = True):
         self.nonlinearity = check_nonlinearity(nonlinearity)
         fused = None if explicit else {"tanh": torch.rnn_tanh, "relu": torch.rnn_relu}[nonlinearity]
         super().__init__(ElmanCell, fused, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional)
+                         dropout, bidirectional, fast=fast)
 
     @property
     def type_name(self) -> str:
@@ -254,13 +276,15 @@ class LSTM(_RecurrentLayer):
     ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,) to torch's parameters) and
     ``coupled=True`` (``CoupledLSTMCell``, i = 1 − f; three gates f, g, o, so weight_ih_l{k} is
     (3H, ·)). Both run on the explicit path; the plain LSTM on ``torch.lstm`` unless ``explicit``.
+    ``fast=False`` runs the explicit path step by step (the readable reference).
     """
 
     state_size = 2
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 peephole: bool = False, coupled: bool = False, explicit: bool = False):
+                 peephole: bool = False, coupled: bool = False, explicit: bool = False,
+                 fast: bool = True):
         if peephole and coupled:
             raise NnzooError("LSTM takes peephole=True or coupled=True, not both: there is no "
                              "coupled peephole cell.")
@@ -269,7 +293,7 @@ class LSTM(_RecurrentLayer):
         extra = ("weight_ci", "weight_cf", "weight_co") if peephole else ()
         self.peephole, self.coupled = peephole, coupled
         super().__init__(cell, fused, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, extra)
+                         dropout, bidirectional, extra, fast)
 
     @property
     def type_name(self) -> str:
@@ -283,15 +307,16 @@ class LSTM(_RecurrentLayer):
 
 class GRU(_RecurrentLayer):
     """GRU layer, a drop-in for ``torch.nn.GRU`` (``GRUCell``: gates r, z, n;
-    h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}). ``explicit=True`` runs the cell's equations."""
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}). ``explicit=True`` runs the cell's equations
+    (``fast=False``: step by step, the readable reference)."""
 
     state_size = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 explicit: bool = False):
+                 explicit: bool = False, fast: bool = True):
         super().__init__(GRUCell, None if explicit else torch.gru, input_size, hidden_size,
-                         num_layers, bias, batch_first, dropout, bidirectional)
+                         num_layers, bias, batch_first, dropout, bidirectional, fast=fast)
 
 
 class Recurrence(nn.Module):
@@ -299,7 +324,9 @@ class Recurrence(nn.Module):
 
     ``forward(input, state=None, lengths=None)`` → ``(output, state)``: ``input`` (T, B, I) or
     (B, T, I) with ``batch_first``, ``output`` the first state component at every step
-    (h_t, or y_t for the Jordan cell), ``state`` the cell's final state tuple.
+    (h_t, or y_t for the Jordan cell), ``state`` the cell's final state tuple. The cells of
+    ``FAST_KERNELS`` run on their whole-sequence kernel unless ``fast=False``; any other cell
+    (a subclass, too) steps through ``scan``.
 
         >>> jordan = Recurrence(JordanCell(3, 8, 2))
         >>> y, (y_last, s_last) = jordan(torch.randn(5, 4, 3))     # y: (5, 4, 2)
@@ -307,17 +334,24 @@ class Recurrence(nn.Module):
 
     summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
 
-    def __init__(self, cell: nn.Module, batch_first: bool = False):
+    def __init__(self, cell: nn.Module, batch_first: bool = False, *, fast: bool = True):
         super().__init__()
-        self.cell, self.batch_first = cell, batch_first
+        self.cell, self.batch_first, self.fast = cell, batch_first, fast
 
     def forward(self, input: torch.Tensor, state: tuple | None = None, lengths=None):
         x = input.transpose(0, 1) if self.batch_first else input   # (T, B, I)
         if lengths is not None:
             lengths = check_lengths(lengths, x.shape[0], x.shape[1])
         state = self.cell.initial_state(x[0]) if state is None else tuple(state)
-        gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # all steps at once
-        out, state = scan(lambda t, s: self.cell.step(self.cell, gx[t], s), x.shape[0], state, lengths)
+        kernel = None
+        if self.fast and type(self.cell) in FAST_KERNELS and fast_path_allowed():
+            kernel = FAST_KERNELS[type(self.cell)](self.cell)
+        if kernel is not None:
+            out, state = fast_scan(kernel, x, state, lengths)
+        else:
+            gx = F.linear(x, self.cell.weight_ih, self.cell.bias_ih).unbind(0)  # all steps at once
+            out, state = scan(lambda t, s: self.cell.step(self.cell, gx[t], s), x.shape[0], state,
+                              lengths)
         return (out.transpose(0, 1) if self.batch_first else out), state
 
 
@@ -326,21 +360,21 @@ class JordanRNN(nn.Module):
     a sequence, with the call of ``nnzoo.layers.LSTM`` (one layer):
     ``forward(input, hx=None, lengths=None)`` → ``(output, (y_n, s_n))``, input (T, B, I) or
     (B, T, I) with ``batch_first``, output the y_t of every step (T, B, O) or (B, T, O), y_n and
-    s_n (1, B, O). ``output_size`` defaults to ``hidden_size``."""
+    s_n (1, B, O). ``output_size`` defaults to ``hidden_size``; ``fast`` as in ``Recurrence``."""
 
     type_name = "Jordan RNN"
     summary_unit = True  # one row in `nnzoo summary`: its cell's step is run, not called
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int | None = None, *,
                  batch_first: bool = False, nonlinearity: str = "tanh",
-                 output_nonlinearity: str = "tanh", decay: float = 0.0):
+                 output_nonlinearity: str = "tanh", decay: float = 0.0, fast: bool = True):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         self.output_size = output_size or hidden_size
         self.recurrence = Recurrence(JordanCell(input_size, hidden_size, self.output_size,
                                                 nonlinearity=nonlinearity,
                                                 output_nonlinearity=output_nonlinearity,
-                                                decay=decay), batch_first=batch_first)
+                                                decay=decay), batch_first=batch_first, fast=fast)
 
     def forward(self, input: torch.Tensor, hx: tuple | None = None, lengths=None):
         if input.dim() != 3 or input.shape[-1] != self.input_size:
