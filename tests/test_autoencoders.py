@@ -70,7 +70,9 @@ def test_bad_options_are_refused_with_the_expected_values():
         nnzoo.create("conv-autoencoder", image_size=30)
     with pytest.raises(NnzooError, match="masking"):
         nnzoo.create("denoising-autoencoder", noise="salt")
-    with pytest.raises(NnzooError, match=r"\[0, 1\)"):
+    with pytest.raises(NnzooError, match=r"\[0, 1\)"):  # masking must leave some pixels
+        nnzoo.create("denoising-autoencoder", noise_level=1.0)
+    with pytest.raises(NnzooError, match="<= 1; got 1.5"):  # no noise_level is more than 1
         nnzoo.create("denoising-autoencoder", noise_level=1.5)
 
 
@@ -113,7 +115,7 @@ def trained(digits):
 
 
 def test_training_reconstructs_far_better_than_the_mean_image(digits, trained):
-    model, result = trained["autoencoder"]
+    _model, result = trained["autoencoder"]
     assert result.history[-1]["loss"] < 0.5 * result.history[0]["loss"]
     assert result.test["loss"] < 0.3 * _mean_image_mse(digits)
 

@@ -1,6 +1,7 @@
-"""The convolutional zoo: exact parameter counts (the papers' and torchvision's), the 1998
-LeNet-5's parts against their equations, GoogLeNet's auxiliary loss, ResNet's shortcuts, and
-every architecture training on 32x32 input and running at 28x28."""
+"""The convolutional zoo: exact parameter counts (the papers' and torchvision's), the ImageNet
+nets built by default as torchvision builds them (its shapes at 224x224), the 1998 LeNet-5's
+parts against their equations, GoogLeNet's auxiliary loss, ResNet's shortcuts, and every
+architecture's small form training on 32x32 input and running at 28x28."""
 
 import pytest
 import torch
@@ -8,7 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import nnzoo
-from nnzoo.models.lenet1998 import C3_TABLE, PartialConv2d, ScaledTanh, Subsampling, connections
+from nnzoo.models.lenet1998 import (
+    C3_TABLE,
+    PartialConv2d,
+    ScaledTanh,
+    Subsampling,
+    connections,
+)
 from nnzoo.models.resnet import BasicBlock, ZeroPadShortcut
 
 # name -> trainable parameters at 1000 classes (torchvision's counts where it has the model)
@@ -23,8 +30,20 @@ VGG_BN_COUNTS = {"vgg11": 132_868_840, "vgg13": 133_053_736, "vgg16": 138_365_99
 CIFAR_RESNET_COUNTS = {"resnet20": 269_722, "resnet32": 464_154, "resnet44": 658_586,
                        "resnet56": 853_018, "resnet110": 1_727_962}
 SMALL = ("lenet5-1998", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "googlenet")
-# The largest take one forward here (test_registry runs their forward+backward at 32x32).
-FORWARD_ONLY = ("vgg13", "vgg16", "vgg19", "resnet101", "resnet152")
+# The larger small forms take one SGD step here; the rest only have their shapes checked, on the
+# meta device (test_registry runs every net's forward and backward at its registered size).
+ONE_STEP = ("alexnet", "resnet18")
+# The output of one stage at 224x224 in torchvision's nets (their 1000-class forms).
+TORCHVISION_224 = {
+    "alexnet": ("features", (256, 6, 6)), "alexnet-2012": ("features", (256, 6, 6)),
+    "vgg11": ("features", (512, 7, 7)), "vgg13": ("features", (512, 7, 7)),
+    "vgg16": ("features", (512, 7, 7)), "vgg19": ("features", (512, 7, 7)),
+    "resnet18": ("layer4", (512, 7, 7)), "resnet34": ("layer4", (512, 7, 7)),
+    "resnet50": ("layer4", (2048, 7, 7)), "resnet101": ("layer4", (2048, 7, 7)),
+    "resnet152": ("layer4", (2048, 7, 7)), "googlenet": ("inception5b", (1024, 7, 7)),
+}
+SMALL_INPUT = sorted(n for n in nnzoo.list_models("convolutional")
+                     if "small_input" in nnzoo.get_entry(n).options())
 
 
 def count(name, **config):
@@ -54,6 +73,32 @@ def test_googlenet_counts():
     assert count("googlenet", num_classes=1000, aux_logits=False, branch3_kernel=5) == 7_005_832
     assert count("googlenet", num_classes=1000, aux_logits=False, batch_norm=False,
                  branch3_kernel=5) == 6_998_552
+
+
+def test_every_small_input_net_is_torchvisions_224_form_by_default():
+    assert SMALL_INPUT == sorted(TORCHVISION_224)  # a new ImageNet net gets its row here
+    for name in SMALL_INPUT:
+        entry = nnzoo.get_entry(name)
+        assert entry.input_shape == (3, 224, 224) and entry.options()["small_input"] is False
+
+
+def _stage_output(name, stage, shape, **config):
+    """(C, H, W) of ``stage``'s output for one input of ``shape``, on the meta device."""
+    seen = []
+    with torch.device("meta"), torch.no_grad():
+        model = nnzoo.create(name, **config).eval()
+        dict(model.named_modules())[stage].register_forward_hook(
+            lambda module, args, out: seen.append(tuple(out.shape[1:])))
+        assert model(torch.empty(1, *shape)).shape == (1, config.get("num_classes", 10))
+    return seen[0]
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_224))
+def test_the_default_form_has_torchvisions_shapes_at_224(name):
+    stage, shape = TORCHVISION_224[name]
+    assert _stage_output(name, stage, (3, 224, 224), num_classes=1000) == shape
+    small = _stage_output(name, stage, (3, 224, 224), num_classes=1000, small_input=True)
+    assert small[0] == shape[0] and small[1:] > shape[1:]  # the small form keeps more pixels
 
 
 def test_lenet1998_layer_counts_are_the_papers():
@@ -126,7 +171,7 @@ def test_googlenet_training_loss_adds_the_aux_heads():
     x, y = torch.randn(2, 3, 32, 32), torch.tensor([3, 7])
     model.train()
     torch.manual_seed(3)
-    loss, logits = model.training_loss(x, y)
+    loss, _ = model.training_loss(x, y)
     torch.manual_seed(3)  # same dropout masks
     main, aux1, aux2 = model.forward_with_aux(x)
     expected = F.cross_entropy(main, y) + 0.3 * (F.cross_entropy(aux1, y) + F.cross_entropy(aux2, y))
@@ -134,7 +179,7 @@ def test_googlenet_training_loss_adds_the_aux_heads():
     loss.backward()
     assert model.aux1.fc2.weight.grad.abs().sum() > 0 and model.aux2.fc2.weight.grad.abs().sum() > 0
     model.eval()  # at inference the heads are dropped: the loss is the main head's alone
-    loss, logits = model.training_loss(x, y)
+    loss, _ = model.training_loss(x, y)
     torch.testing.assert_close(loss, F.cross_entropy(model(x), y))
     assert nnzoo.create("googlenet", aux_logits=False).aux1 is None
 
@@ -163,22 +208,21 @@ def _step(model, x, y, lr, momentum=0.9):
 
 @pytest.mark.parametrize("name", [n for n in nnzoo.list_models("convolutional")
                                   if n in IMAGENET_COUNTS or n in SMALL])
-def test_trains_on_32x32_and_runs_on_28x28(name):
+def test_small_form_trains_on_32x32_and_runs_on_28x28(name):
     torch.manual_seed(0)
     entry = nnzoo.get_entry(name)
     channels = entry.input_shape[0]
-    model = nnzoo.create(name)
-    model.eval()
+    config = {"small_input": True} if "small_input" in entry.options() else {}
     if name != "lenet5-1998":  # LeNet-5 is 32x32 by design (MNIST's 28x28 on a margin)
-        with torch.no_grad():
-            assert model(torch.randn(1, channels, 28, 28)).shape == (1, 10)
-    model.train()
+        with torch.device("meta"), torch.no_grad():
+            model = nnzoo.create(name, **config).eval()
+            assert model(torch.empty(1, channels, 28, 28)).shape == (1, 10)
+            assert model(torch.empty(1, channels, 32, 32)).shape == (1, 10)
+    if name not in SMALL + ONE_STEP:
+        return
+    model = nnzoo.create(name, **config).train()
     x, y = torch.rand(4 if name in SMALL else 2, channels, 32, 32), torch.tensor([0, 1, 2, 3])
     y = y[:len(x)]
-    if name in FORWARD_ONLY:
-        with torch.no_grad():
-            assert torch.isfinite(model(x)).all()
-        return
     if name not in SMALL:  # one SGD step: a finite loss, and the weights moved
         before = next(model.parameters()).detach().clone()
         assert torch.isfinite(torch.tensor(_step(model, x, y, lr=1e-3, momentum=0.0)))

@@ -45,7 +45,7 @@ def test_list_shows_presence_and_folder(tmp_path, capsys):
     assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"found in {tmp_path / 'mnist'}" in out
-    reconstruct = out[out.index("mnist-reconstruct"):].splitlines()[1]
+    reconstruct = out[out.index("\nmnist-reconstruct") + 1:].splitlines()[1]
     assert "found in" in reconstruct and "not" not in reconstruct  # it reads the mnist files
 
 

@@ -61,7 +61,7 @@ def test_discriminator_loss_is_the_minimax_value_and_does_not_reach_the_generato
     torch.manual_seed(0)
     model = GAN(z_dim=8, width=4)
     x, z = torch.rand(6, 1, 32, 32) * 2 - 1, torch.randn(6, 8)
-    fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
+    _fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
     expected = -(torch.sigmoid(real_logit).log().mean()
                  + (1 - torch.sigmoid(fake_logit)).log().mean())
     torch.testing.assert_close(d_loss, expected)

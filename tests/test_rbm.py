@@ -1,5 +1,7 @@
 """Restricted Boltzmann machine: energies against enumeration, Gibbs shapes, CD-k learning."""
 
+import itertools
+
 import pytest
 import torch
 
@@ -83,7 +85,7 @@ def test_reconstruction_error_falls_on_the_digits():
     rbm = nnzoo.create("rbm", hidden=16)
     errors = rbm.fit(digits.train.x, epochs=5, lr=0.1, batch_size=20, generator=0)
     assert len(errors) == 5 and errors[-1] < 0.7 * errors[0]
-    assert all(b < a for a, b in zip(errors, errors[1:]))
+    assert all(b < a for a, b in itertools.pairwise(errors))
     more = rbm.fit(digits.train.x, epochs=1, k=3, generator=1)  # CD-3 continues from there
     assert more[0] < errors[0]
     test_error = ((rbm.reconstruct(digits.test.x) - digits.test.x) ** 2).mean()

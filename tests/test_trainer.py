@@ -186,7 +186,7 @@ def test_compiled_training_leaves_out_the_partial_batch():
 
 
 def test_input_size_options_read_one_sample_and_keep_what_was_given():
-    from nnzoo.cli.cmd_train import input_size_options
+    from nnzoo.train.adapting import input_size_options
 
     mlp = nnzoo.get_entry("mlp").options()
     assert input_size_options(mlp, {}, (2,)) == {"in_features": 2}

@@ -4,7 +4,9 @@ Images arrive as ``(N, C, H, W)`` floats. A model may want:
 
 - ``(C', H', W')``: resized by bilinear interpolation (8x8 digits become LeNet-5's 32x32),
   a single channel repeated when ``C' = 3``;
-- ``(H', W')``: a sequence of ``H'`` rows of ``W'`` pixels (an RNN reading the image row by row);
+- ``(H', W')``: a sequence of ``H'`` rows of ``W'`` grey pixels (an RNN reading the image row by
+  row); ``(H', C·W)`` for a colour image of width ``W``: each step one row, pixel by pixel with
+  its ``C`` values (R, G, B, R, G, B…);
 - ``(F,)``: the image flattened, resized first when ``F = H'·W'·C`` for a square ``H' = W'``.
 """
 
@@ -55,6 +57,10 @@ def fit_images(x: torch.Tensor, input_shape: tuple[int, ...] | None, dataset: st
     if len(shape) == 3:
         return _resize(_channels(x, shape[0], dataset), shape[1:])
     if len(shape) == 2:
+        steps, features = shape
+        c, w = x.shape[1], x.shape[3]
+        if c > 1 and features == c * w:  # colour rows, as they are: (N, C, T, W) -> (N, T, W·C)
+            return _resize(x, (steps, w)).permute(0, 2, 3, 1).reshape(len(x), steps, features)
         return _resize(_channels(x, 1, dataset), shape)[:, 0]
     if len(shape) == 1:
         (features,) = shape

@@ -28,10 +28,11 @@ PyTorch's ``LocalResponseNorm`` divides α by n (α/n · Σ a²); the paper does
 layer is given α = 5·10⁻⁴ to compute the paper's α = 10⁻⁴.
 
 Deviations, stated: an adaptive average pool to 6x6 before fc6 (identity at the paper's 224x224
-input; it lets any input size reach fc6). With ``small_input=True`` (the default, as the models
-are registered at CIFAR's 32x32) conv1 uses stride 1 instead of 4, so that a 32x32 image still
-gives a 2x2 map after the last pool (with stride 4 it would vanish at pool2). The parameter
-count does not change.
+input; it lets any input size reach fc6). The default is the 224x224 net, torchvision's; with
+``small_input=True`` conv1 uses stride 1 instead of 4, so that a 32x32 image still gives a 2x2
+map after the last pool (with stride 4 it would vanish at pool2), and a 28x28 one 1x1. The
+parameter count does not change. ``nnzoo train`` picks that form for images under 64 pixels
+(``nnzoo.train.adapting``).
 """
 
 from __future__ import annotations
@@ -123,17 +124,17 @@ TRAINING = {"epochs": 30, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "weig
 
 @register_model("alexnet", family="convolutional",
                 paper="Krizhevsky, Sutskever & Hinton 2012 (torchvision's single-tower listing)",
-                input_shape=(3, 32, 32), dataset="cifar10", params=57_044_810, defaults=TRAINING)
-def alexnet(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> AlexNet:
+                input_shape=(3, 224, 224), dataset="cifar10", params=57_044_810, defaults=TRAINING)
+def alexnet(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> AlexNet:
     """AlexNet as torchvision lists it (64-192-384-256-256; 61,100,840 parameters at 1000 classes)."""
     return AlexNet(TORCHVISION, num_classes, in_channels, small_input)
 
 
 @register_model("alexnet-2012", family="convolutional",
                 paper="Krizhevsky, Sutskever & Hinton 2012, NIPS",
-                input_shape=(3, 32, 32), dataset="cifar10", params=56_909_194, defaults=TRAINING)
+                input_shape=(3, 224, 224), dataset="cifar10", params=56_909_194, defaults=TRAINING)
 def alexnet_2012(*, num_classes: int = 10, in_channels: int = 3,
-                 small_input: bool = True) -> AlexNet:
+                 small_input: bool = False) -> AlexNet:
     """AlexNet of the 2012 paper: LRN, two-GPU grouped convolutions (60,965,224 at 1000 classes)."""
     return biases_as_2012(build_initialised(
         lambda: AlexNet(PAPER_2012, num_classes, in_channels, small_input), normal_001))

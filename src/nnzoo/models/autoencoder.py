@@ -34,13 +34,15 @@ as Bengio et al. (2007) describe it is in ``nnzoo.train.pretrain``.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.layers.activations import activation_module
-from nnzoo.registry import register_model
 from nnzoo.losses import mean_squared_error
+from nnzoo.registry import register_model
 
 NOISES = ("masking", "gaussian")
 
@@ -73,7 +75,7 @@ def check_noise(kind: str | None, level: float) -> None:
 def dense_stack(widths: list[int], activation: str) -> list[nn.Module]:
     """Linear layers ``widths[0] → … → widths[-1]``, the activation after each but the last."""
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(widths) - 2:
             layers.append(activation_module(activation))

@@ -41,9 +41,9 @@ from torch import nn
 
 from nnzoo.errors import NnzooError
 from nnzoo.layers.unpool import MaxUnpool2d, SwitchMaxPool2d
+from nnzoo.losses import mean_squared_error
 from nnzoo.models.autoencoder import check_noise, corrupt
 from nnzoo.registry import register_model
-from nnzoo.losses import mean_squared_error
 
 DECODERS = ("transpose", "unpool")
 

@@ -43,6 +43,8 @@ model on the embedded digits in under two minutes (60 epochs) to samples that re
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -71,7 +73,7 @@ class Generator(nn.Module):
         maps = [width * 2 ** (n - 1 - i) for i in range(n)]  # 4w, 2w, w for 32x32
         layers = [nn.ConvTranspose2d(z_dim, maps[0], base, 1, 0, bias=False),
                   nn.BatchNorm2d(maps[0]), nn.ReLU()]
-        for fan_in, fan_out in zip(maps[:-1], maps[1:]):
+        for fan_in, fan_out in itertools.pairwise(maps):
             layers += [nn.ConvTranspose2d(fan_in, fan_out, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(fan_out), nn.ReLU()]
         layers += [nn.ConvTranspose2d(maps[-1], channels, 4, 2, 1), nn.Tanh()]
@@ -89,7 +91,7 @@ class Discriminator(nn.Module):
         base, n = doublings(image_size)
         maps = [width * 2 ** i for i in range(n)]  # w, 2w, 4w for 32x32
         layers = [nn.Conv2d(channels, maps[0], 4, 2, 1), nn.LeakyReLU(0.2)]
-        for fan_in, fan_out in zip(maps[:-1], maps[1:]):
+        for fan_in, fan_out in itertools.pairwise(maps):
             layers += [nn.Conv2d(fan_in, fan_out, 4, 2, 1, bias=False), nn.BatchNorm2d(fan_out),
                        nn.LeakyReLU(0.2)]
         layers.append(nn.Conv2d(maps[-1], 1, base, 1, 0))
@@ -145,11 +147,11 @@ def _count(z: int = 64, c: int = 1, s: int = 32, w: int = 16) -> int:
     base, n = doublings(s)
     g_maps = [w * 2 ** (n - 1 - i) for i in range(n)]
     g = z * g_maps[0] * base * base + 2 * g_maps[0]
-    g += sum(a * b * 16 + 2 * b for a, b in zip(g_maps[:-1], g_maps[1:]))
+    g += sum(a * b * 16 + 2 * b for a, b in itertools.pairwise(g_maps))
     g += g_maps[-1] * c * 16 + c
     d_maps = [w * 2 ** i for i in range(n)]
     d = c * d_maps[0] * 16 + d_maps[0]
-    d += sum(a * b * 16 + 2 * b for a, b in zip(d_maps[:-1], d_maps[1:]))
+    d += sum(a * b * 16 + 2 * b for a, b in itertools.pairwise(d_maps))
     d += d_maps[-1] * base * base + 1
     return g + d
 

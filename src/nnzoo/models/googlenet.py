@@ -30,9 +30,10 @@ Options and parameter counts at 1000 classes, without the aux heads (the heads a
   the Caffe model): 6,998,552 parameters (6,617,624 with the 3x3 branch).
 
 Deviations, stated: the aux pooling is an adaptive average pool to 4x4 (the paper's 5x5/3 pool
-at its 14x14 maps). With ``small_input=True`` (the default, as the model is registered at
-CIFAR's 32x32) the first convolution has stride 1 and the first max-pool is left out, so a
-32x32 image meets the Inception modules at 16x16, 8x8 and 4x4 instead of 2x2, 1x1, 1x1.
+at its 14x14 maps). The default is the 224x224 net, torchvision's; with ``small_input=True``
+the first convolution has stride 1 and the first max-pool is left out, so a 32x32 image meets
+the Inception modules at 16x16, 8x8 and 4x4 instead of 2x2, 1x1, 1x1. ``nnzoo train`` picks
+that form for images under 64 pixels (``nnzoo.train.adapting``).
 Initialisation: He et al. for convolutions, N(0, 0.01) for dense layers.
 """
 
@@ -194,12 +195,12 @@ class GoogLeNet(nn.Module):
 
 @register_model("googlenet", family="convolutional",
                 paper="Szegedy et al. 2015, Going deeper with convolutions, CVPR",
-                input_shape=(3, 32, 32), dataset="cifar10", params=9_960_638,
+                input_shape=(3, 224, 224), dataset="cifar10", params=9_960_638,
                 defaults={"epochs": 30, "lr": 0.05, "optimizer": "sgd", "momentum": 0.9,
                           "weight_decay": 2e-4, "batch_size": 128, "schedule": "cosine"})
 def googlenet(*, num_classes: int = 10, in_channels: int = 3, aux_logits: bool = True,
               batch_norm: bool = True, branch3_kernel: int = 3,
-              small_input: bool = True) -> GoogLeNet:
+              small_input: bool = False) -> GoogLeNet:
     """GoogLeNet (Inception v1) with its two auxiliary classifiers active in training.
 
     6,624,904 parameters without the heads at 1000 classes (the lectures' and torchvision's

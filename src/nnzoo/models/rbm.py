@@ -19,7 +19,8 @@ sampling started at the data v⁰:
 with momentum and an L2 weight cost on W (Hinton 2010, sections 9-10). As the guide recommends,
 the hidden states that drive a reconstruction are sampled (binary), while the final visible
 reconstruction and the hidden statistics use probabilities; grey pixels in [0, 1] are used as
-visible probabilities. Weights start N(0, 0.01²), hidden biases at 0, and the first ``fit`` sets
+visible probabilities (``nnzoo train rbm`` binarizes an image dataset's pixels for its binary
+units, ``-d binarize=false`` keeps them grey). Weights start N(0, 0.01²), hidden biases at 0, and the first ``fit`` sets
 the visible biases to log(p_i / (1 - p_i)) of the data (section 8). The reconstruction error
 reported per epoch is the mean squared difference, per pixel, between v⁰ and its first
 reconstruction p(v | h⁰). The parameters are ``nn.Parameter`` s but the rule writes them
@@ -102,10 +103,10 @@ class RBM(nn.Module):
         """For ``nnzoo summary``: the hidden units p(h | v) = σ(c + Wᵀv), then the visible
         reconstruction p(v | h) = σ(b + W h) through the same W."""
         v, h = self.visible, self.hidden
-        return [dict(name="hidden", type="stochastic binary units", output=str(h),
-                     activation="logistic", units=str(h), params=v * h + h),
-                dict(name="visible", type="reconstruction (weights W shared)", output=str(v),
-                     activation="logistic", units=str(v), params=v)]
+        return [{"name": "hidden", "type": "stochastic binary units", "output": str(h),
+                 "activation": "logistic", "units": str(h), "params": v * h + h},
+                {"name": "visible", "type": "reconstruction (weights W shared)", "output": str(v),
+                 "activation": "logistic", "units": str(v), "params": v}]
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.reconstruct(v)

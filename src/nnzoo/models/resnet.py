@@ -21,9 +21,11 @@ classes (the paper's 0.27 M, 0.46 M, 0.66 M, 0.85 M, 1.7 M).
 
 Deviations, stated: as in torchvision, the bottleneck's stride sits on its 3x3 convolution
 (the "v1.5" variant; the paper's Caffe models put it on the first 1x1; same parameter count).
-With ``small_input=True`` (the default, as the ImageNet nets are registered at CIFAR's 32x32)
-the stem's 7x7 convolution has stride 1 and the max-pool is left out, so a 32x32 image reaches
-the last stage as 4x4 rather than 1x1; the parameter count does not change.
+The ImageNet nets are built as torchvision builds them, for 224x224 input, unless
+``small_input=True``: then the stem's 7x7 convolution has stride 1 and the max-pool is left out,
+so a 32x32 image reaches the last stage as 4x4 rather than 1x1 (the parameter count does not
+change). ``nnzoo train`` picks that form for images under 64 pixels
+(``nnzoo.train.adapting``).
 """
 
 from __future__ import annotations
@@ -198,68 +200,69 @@ PAPER = "He, Zhang, Ren & Sun 2016, CVPR"
 # Section 3.4 (ImageNet) and 4.2 (CIFAR): SGD, momentum 0.9, L2 1e-4, learning rate 0.1.
 TRAINING = {"epochs": 30, "lr": 0.1, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4,
             "batch_size": 128, "schedule": "cosine"}
+IMAGENET_SHAPE, CIFAR_SHAPE = (3, 224, 224), (3, 32, 32)  # Table 1's nets; section 4.2's
 
 
-def _register(name: str, params: int):
-    return register_model(name, family="convolutional", paper=PAPER, input_shape=(3, 32, 32),
+def _register(name: str, params: int, shape: tuple[int, int, int] = IMAGENET_SHAPE):
+    return register_model(name, family="convolutional", paper=PAPER, input_shape=shape,
                           dataset="cifar10", params=params, defaults=TRAINING)
 
 
 @_register("resnet18", params=11_181_642)
-def resnet18(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> ResNet:
+def resnet18(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> ResNet:
     """ResNet-18: basic blocks 2-2-2-2 (11,689,512 parameters at 1000 classes)."""
     return resnet(18, num_classes, in_channels, small_input)
 
 
 @_register("resnet34", params=21_289_802)
-def resnet34(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> ResNet:
+def resnet34(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> ResNet:
     """ResNet-34: basic blocks 3-4-6-3 (21,797,672 parameters at 1000 classes)."""
     return resnet(34, num_classes, in_channels, small_input)
 
 
 @_register("resnet50", params=23_528_522)
-def resnet50(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> ResNet:
+def resnet50(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> ResNet:
     """ResNet-50: bottlenecks 3-4-6-3 (25,557,032 parameters at 1000 classes)."""
     return resnet(50, num_classes, in_channels, small_input)
 
 
 @_register("resnet101", params=42_520_650)
-def resnet101(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> ResNet:
+def resnet101(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> ResNet:
     """ResNet-101: bottlenecks 3-4-23-3 (44,549,160 parameters at 1000 classes)."""
     return resnet(101, num_classes, in_channels, small_input)
 
 
 @_register("resnet152", params=58_164_298)
-def resnet152(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = True) -> ResNet:
+def resnet152(*, num_classes: int = 10, in_channels: int = 3, small_input: bool = False) -> ResNet:
     """ResNet-152: bottlenecks 3-8-36-3 (60,192,808 parameters at 1000 classes)."""
     return resnet(152, num_classes, in_channels, small_input)
 
 
-@_register("resnet20", params=269_722)
+@_register("resnet20", shape=CIFAR_SHAPE, params=269_722)
 def resnet20(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-20 for CIFAR-10 (n = 3, option A shortcuts; 0.27 M parameters)."""
     return cifar_resnet(20, num_classes, in_channels)
 
 
-@_register("resnet32", params=464_154)
+@_register("resnet32", shape=CIFAR_SHAPE, params=464_154)
 def resnet32(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-32 for CIFAR-10 (n = 5, option A shortcuts; 0.46 M parameters)."""
     return cifar_resnet(32, num_classes, in_channels)
 
 
-@_register("resnet44", params=658_586)
+@_register("resnet44", shape=CIFAR_SHAPE, params=658_586)
 def resnet44(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-44 for CIFAR-10 (n = 7, option A shortcuts; 0.66 M parameters)."""
     return cifar_resnet(44, num_classes, in_channels)
 
 
-@_register("resnet56", params=853_018)
+@_register("resnet56", shape=CIFAR_SHAPE, params=853_018)
 def resnet56(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-56 for CIFAR-10 (n = 9, option A shortcuts; 0.85 M parameters)."""
     return cifar_resnet(56, num_classes, in_channels)
 
 
-@_register("resnet110", params=1_727_962)
+@_register("resnet110", shape=CIFAR_SHAPE, params=1_727_962)
 def resnet110(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-110 for CIFAR-10 (n = 18, option A shortcuts; 1.7 M parameters)."""
     return cifar_resnet(110, num_classes, in_channels)

@@ -15,10 +15,11 @@ Parameters at 1000 classes, equal to torchvision's: vgg11 132,863,336, vgg13 133
 vgg16 138,357,544, vgg19 143,667,240 (with batch norm: +5,504, +5,888, +8,448, +11,008).
 
 Deviations, stated: an adaptive average pool to 7x7 before fc6 (identity at the paper's
-224x224 input; torchvision has it too). With ``small_input=True`` (the default, as the models
-are registered at CIFAR's 32x32) the last block's max-pool is left out, so a 32x32 image leaves
-the network as a 2x2 map (not 1x1) and a 28x28 one as 1x1 (not 0x0); it costs nothing, and the
-parameter count does not change. Initialisation is He et al.'s for convolutions and N(0, 0.01) for dense layers
+224x224 input; torchvision has it too). The default is the 224x224 net, torchvision's; with
+``small_input=True`` the last block's max-pool is left out, so a 32x32 image leaves the network
+as a 2x2 map (not 1x1) and a 28x28 one as 1x1 (not 0x0); it costs nothing, and the parameter
+count does not change. ``nnzoo train`` picks that form for images under 64 pixels
+(``nnzoo.train.adapting``). Initialisation is He et al.'s for convolutions and N(0, 0.01) for dense layers
 (torchvision's; the paper trained A first and started the deeper nets from it, section 3.1).
 """
 
@@ -94,33 +95,33 @@ TRAINING = {"epochs": 30, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9, "weig
             "batch_size": 128, "schedule": "cosine"}
 
 
-@register_model("vgg11", family="convolutional", paper=PAPER, input_shape=(3, 32, 32),
+@register_model("vgg11", family="convolutional", paper=PAPER, input_shape=(3, 224, 224),
                 dataset="cifar10", params=128_807_306, defaults=TRAINING)
 def vgg11(*, num_classes: int = 10, in_channels: int = 3, batch_norm: bool = False,
-          small_input: bool = True) -> VGG:
+          small_input: bool = False) -> VGG:
     """VGG-11, configuration A (132,863,336 parameters at 1000 classes)."""
     return vgg("A", num_classes, in_channels, batch_norm, small_input)
 
 
-@register_model("vgg13", family="convolutional", paper=PAPER, input_shape=(3, 32, 32),
+@register_model("vgg13", family="convolutional", paper=PAPER, input_shape=(3, 224, 224),
                 dataset="cifar10", params=128_991_818, defaults=TRAINING)
 def vgg13(*, num_classes: int = 10, in_channels: int = 3, batch_norm: bool = False,
-          small_input: bool = True) -> VGG:
+          small_input: bool = False) -> VGG:
     """VGG-13, configuration B (133,047,848 parameters at 1000 classes)."""
     return vgg("B", num_classes, in_channels, batch_norm, small_input)
 
 
-@register_model("vgg16", family="convolutional", paper=PAPER, input_shape=(3, 32, 32),
+@register_model("vgg16", family="convolutional", paper=PAPER, input_shape=(3, 224, 224),
                 dataset="cifar10", params=134_301_514, defaults=TRAINING)
 def vgg16(*, num_classes: int = 10, in_channels: int = 3, batch_norm: bool = False,
-          small_input: bool = True) -> VGG:
+          small_input: bool = False) -> VGG:
     """VGG-16, configuration D (138,357,544 parameters at 1000 classes)."""
     return vgg("D", num_classes, in_channels, batch_norm, small_input)
 
 
-@register_model("vgg19", family="convolutional", paper=PAPER, input_shape=(3, 32, 32),
+@register_model("vgg19", family="convolutional", paper=PAPER, input_shape=(3, 224, 224),
                 dataset="cifar10", params=139_611_210, defaults=TRAINING)
 def vgg19(*, num_classes: int = 10, in_channels: int = 3, batch_norm: bool = False,
-          small_input: bool = True) -> VGG:
+          small_input: bool = False) -> VGG:
     """VGG-19, configuration E (143,667,240 parameters at 1000 classes)."""
     return vgg("E", num_classes, in_channels, batch_norm, small_input)

@@ -1,8 +1,11 @@
 """Checks that a model and a dataset fit together, made on two samples before training or
-scoring starts, so that a mismatch is a clear message instead of a traceback from a loss."""
+scoring starts, so that a mismatch is a clear message instead of a traceback from a loss; and
+the check at the end of each epoch that training has not run away (:func:`warn_if_diverging`)."""
 
 from __future__ import annotations
 
+import math
+import warnings
 from contextlib import contextmanager
 
 import torch
@@ -92,3 +95,64 @@ def check_targets_fit(model: nn.Module, split: Split, name: str, task: str, loss
                 f"them as a {task} task: {str(err).splitlines()[0]}. Expected a dataset of the "
                 f"task the model was built for (`nnzoo info MODEL` names it), or a model for "
                 f"this dataset's task.") from None
+
+
+# ---- at the end of an epoch ---------------------------------------------------------------
+
+class DivergenceWarning(UserWarning):
+    """The validation loss has grown far beyond where training started: the learning rate is
+    most likely too large for this model and data."""
+
+
+DIVERGENCE_RATIO = 1e5  # how far beyond where it started a loss must grow to be a runaway
+LOSSES = (("val_loss", "validation loss"), ("loss", "training loss"))
+
+
+def starting_loss(history: list[dict], num_classes: int | None):
+    """``(value, what it is)``: where the loss starts. For data of K classes ln K, the
+    cross-entropy of guessing every class alike, which an initialised classifier scores; else
+    the first epoch's validation loss. None when there is neither (a GAN's rows)."""
+    if (num_classes or 0) >= 2:
+        return math.log(num_classes), f"ln {num_classes}, the loss of guessing every class alike"
+    first = history[0].get("val_loss")
+    if isinstance(first, (int, float)) and math.isfinite(first) and first > 0:
+        return float(first), "the first epoch's validation loss"
+    return None
+
+
+def runaway_loss(row: dict, start: float):
+    """``(name, value)`` of the first of the row's losses (validation, then training) above
+    DIVERGENCE_RATIO × ``start``; None when neither is."""
+    for key, name in LOSSES:
+        value = row.get(key)
+        if isinstance(value, (int, float)) and value > DIVERGENCE_RATIO * start:
+            return name, value
+    return None
+
+
+def warn_if_diverging(history: list[dict], learner) -> None:
+    """Warn (:class:`DivergenceWarning`) at the first epoch whose validation or training loss
+    is more than ``DIVERGENCE_RATIO`` (10⁵) times :func:`starting_loss`, naming the learning
+    rate and a smaller one. Training goes on (a loss that becomes NaN or infinite stops it, the
+    lifecycle's guard). ResNet-18 at lr 0.1 on Fashion-MNIST scored a validation loss of 514,020
+    after one epoch, 2·10⁵ times ln 10, and predicted one class."""
+    start = starting_loss(history, learner.data.num_classes) if history else None
+    if start is None:
+        return
+    runaway = [runaway_loss(row, start[0]) for row in history]
+    if runaway[-1] is None or any(runaway[:-1]):
+        return
+    (name, value), row = runaway[-1], history[-1]
+    lr = learner.settings().get("lr", row.get("lr"))
+    rate = (f"The learning rate is lr={lr:g}; try a smaller one, e.g. --lr {lr / 10:g} "
+            f"(lr={lr / 10:g} in nnzoo.fit)." if isinstance(lr, (int, float)) else
+            "Try a smaller learning rate (--lr).")
+    shown = f"{value:,.0f}" if value < 1e15 else f"{value:.3g}"
+    also = ""
+    if isinstance(row.get("loss"), (int, float)) and row["loss"] <= DIVERGENCE_RATIO * start[0] \
+            and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in learner.model.modules()):
+        also = (f" (The training loss is {row['loss']:.4g}: batch normalisation's running "
+                f"statistics, after few steps, can also do this.)")
+    warnings.warn(f"Training is diverging: the {name} of epoch {row['epoch']} is {shown}, "
+                  f"more than {DIVERGENCE_RATIO:,.0f} times {start[1]} ({start[0]:.4g}). "
+                  f"{rate}{also}", DivergenceWarning, stacklevel=2)

@@ -28,6 +28,7 @@ import torch
 from nnzoo.errors import NnzooError
 from nnzoo.runs import RunFolder
 from nnzoo.runs.checkpoint import Snapshot
+from nnzoo.train.checks import warn_if_diverging
 from nnzoo.train.signals import StopSignals, Stopped
 
 
@@ -204,6 +205,7 @@ def _run(learner, folder, epochs, resume, config, callbacks, progress, seed, pat
                         raise error
                     state.epoch += 1
                     state.history.append(row)
+                    warn_if_diverging(state.history, learner)
                     notify(state.callbacks, "on_epoch_end", state)
                     snapshot = _snapshot(state, learner, keeping)
                     writer.write(snapshot, final=state.stop or state.epoch >= epochs)
