@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from nnzoo.cli._options import add_model_options
 
 TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
@@ -70,86 +68,6 @@ def resolve_training(args, entry, from_file: dict | None = None) -> dict:
     return settings
 
 
-def input_size_options(accepted: dict, given: dict, sample_shape: tuple[int, ...],
-                       default_shape: tuple[int, ...] = ()) -> dict:
-    """The input-size options a model takes and the command line left out, read from one sample
-    of the data where they differ from the model's defaults: an MLP on 2-D points gets
-    ``in_features=2``, an LSTM classifier reading 28x28 images row by row ``steps=28,
-    input_size=28``, a forecaster on the adding problem ``window=100, input_size=2``.
-    ``default_shape`` (the registered input shape) stands in for a default of None."""
-    defaults = dict(accepted)
-    if defaults.get("in_features") is None and default_shape:
-        defaults["in_features"] = math.prod(default_shape)
-    found = {}
-    if "in_features" in accepted:
-        found["in_features"] = math.prod(sample_shape)  # a flat input: every value of a sample
-    if "input_size" in accepted and len(sample_shape) in (2, 3):  # (T, F), or an image's rows
-        steps, size = sample_shape[-2:]
-        found["input_size"] = size
-        for length in ("steps", "window"):
-            if length in accepted:
-                found[length] = steps
-    return {key: value for key, value in found.items()
-            if key not in given and value != defaults[key]}
-
-
-# Tasks whose models learn from nothing but data of the same task: an encoder-decoder reads
-# (source, target) pairs, a language model a stream of tokens. (A GAN or an RBM can learn the
-# images of any dataset, and a classifier does what its dataset asks.)
-OWN_DATA_TASKS = ("seq2seq", "language-model")
-
-
-def refuse_data_of_another_task(model: str, model_task: str, data_name: str, data_task: str) -> None:
-    """An error unless a model of an ``OWN_DATA_TASKS`` task gets a dataset of its task."""
-    from nnzoo.data import dataset_entry, list_datasets
-    from nnzoo.errors import NnzooError
-
-    if model_task in OWN_DATA_TASKS and data_task != model_task:
-        fitting = [name for name in list_datasets() if dataset_entry(name).task == model_task]
-        raise NnzooError(f"{model} is a {model_task} model; dataset {data_name!r} is a {data_task} "
-                         f"dataset. Expected a {model_task} dataset: {', '.join(fitting)}.")
-
-
-def build_model_and_data(name: str, model_options: dict, data_name: str | None,
-                         data_options: dict, data_dir: str | None):
-    """The model and its data, each fitted to the other (classes, input shape, channels)."""
-    import nnzoo
-    from nnzoo.errors import NnzooError
-
-    entry = nnzoo.get_entry(name)
-    data_name = data_name or entry.dataset
-    accepted = entry.options()
-    input_shape = tuple(entry.input_shape)
-    if "in_channels" in model_options and len(input_shape) == 3:
-        input_shape = (int(model_options["in_channels"]), *input_shape[1:])
-    options = dict(model_options)
-    if any(key in accepted and key not in options for key in ("in_features", "input_size")):
-        sample = nnzoo.load_dataset(data_name, data_dir=data_dir, **data_options).input_shape
-        sizes = input_size_options(accepted, options, tuple(sample), tuple(entry.input_shape))
-        options.update(sizes)
-        if "in_features" in sizes:
-            input_shape = (sizes["in_features"],)
-        elif sizes:  # a sequence model: (steps, features) as the sample has them
-            input_shape = tuple(sample[-2:])
-    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir, **data_options)
-    refuse_data_of_another_task(name, entry.task, data_name, data.task)
-    if "num_classes" in accepted and data.num_classes and "num_classes" not in options:
-        options["num_classes"] = data.num_classes
-    if "classes" in accepted and (data.num_classes or 0) > 2 and "classes" not in options:
-        options["classes"] = data.num_classes  # the perceptron's; one unit (None) for two classes
-    model = nnzoo.create(name, **options)
-    wanted = tuple(getattr(model, "input_shape", None) or input_shape)
-    if wanted != tuple(data.input_shape) and data.input_shape:
-        data = nnzoo.load_dataset(data_name, input_shape=wanted, data_dir=data_dir, **data_options)
-    if data.num_classes and options.get("num_classes") not in (None, data.num_classes):
-        raise NnzooError(f"Model {name!r} was asked for {options['num_classes']} classes but "
-                         f"dataset {data_name!r} has {data.num_classes}.")
-    from nnzoo.train.checks import check_input_fits
-
-    check_input_fits(model, data.train, data_name)
-    return model, data, options, data_name
-
-
 def resumed_run(args, folder):
     """For ``--resume RUN`` (``folder``, opened and holding a checkpoint): the run's config and
     training settings, with ``--epochs`` applied. Any other flag that would change the run is an
@@ -195,10 +113,14 @@ def run(args) -> int:
     from nnzoo.registry import check_model_options
     from nnzoo.runs import RunFolder, claim_new_folder
     from nnzoo.settings import check_settings
-    from nnzoo.train.fitting import learner_for, refuse_unknown_settings
+    from nnzoo.train.adapting import build_model_and_data
+    from nnzoo.runs import is_main_process
+    from nnzoo.train.fitting import join_process_group, learner_for, refuse_unknown_settings
     from nnzoo.train.lifecycle import TrainingInterrupted
 
     check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)
+    # under torchrun, join the process group first: then only rank 0 opens the run folder
+    join_process_group(args.device or "auto")
     if args.resume:  # (a folder without a checkpoint is refused here, with what it holds)
         folder = RunFolder(args.resume, resume=True)
     else:
@@ -226,7 +148,9 @@ def run(args) -> int:
         else:
             base = Path(f"runs/{name}-{data_name or entry.dataset}-"
                         f"{time.strftime('%Y%m%d-%H%M%S')}")
-            folder = RunFolder(claim_new_folder(base), made=True)
+            # the other ranks of a torchrun write nothing, so they claim no folder
+            folder = RunFolder(claim_new_folder(base), made=True) if is_main_process() \
+                else RunFolder(base)
     try:  # fit frees a new run's folder itself if it stops before its first checkpoint
         if args.resume:
             config, settings = resumed_run(args, folder.path)
@@ -234,8 +158,9 @@ def run(args) -> int:
             data_name, data_options = config["data"], config.get("data_options", {})
             data_dir = args.data_dir or config.get("data_dir")
         torch.manual_seed(settings.get("seed", 0))
-        model, data, model_options, data_name = build_model_and_data(
-            name, model_options, data_name, data_options, data_dir)
+        model, data, model_options, data_name, data_options = build_model_and_data(
+            name, model_options, data_name, data_options, data_dir,
+            say=lambda line: print(f"nnzoo: {line}", file=sys.stderr))
         learner = learner_for(model)
         if args.resume:
             settings = {k: v for k, v in settings.items() if k in learner.TAKES}
@@ -245,9 +170,10 @@ def run(args) -> int:
                                               is not None], name, flags=TRAINING_FLAGS)
             config = {"model": name, "model_options": model_options, "data": data_name,
                       "data_options": data_options, "input_shape": list(data.input_shape)}
-        print(f"{'resuming' if args.resume else 'training'} {name} "
-              f"({size_in_words(model, data.input_shape)}) on {data_name} ({len(data.train)} train "
-              f"/ {len(data.val)} validation / {len(data.test)} test)", file=sys.stderr)
+        if folder.active:  # rank 0 of a torchrun speaks for all
+            print(f"{'resuming' if args.resume else 'training'} {name} "
+                  f"({size_in_words(model, data.input_shape)}) on {data_name} ({len(data.train)} train "
+                  f"/ {len(data.val)} validation / {len(data.test)} test)", file=sys.stderr)
         result = nnzoo.fit(model, data, out=folder, resume=folder.path if args.resume else None,
                            config=config, progress=not args.no_progress,
                            tensorboard=args.tensorboard, **settings)
@@ -283,7 +209,9 @@ def size_in_words(model, input_shape) -> str:
 
 
 def print_result(result, folder) -> None:
-    """The test line and where the run went."""
+    """The test line and where the run went (from the process that wrote it)."""
+    if not folder.active:
+        return
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items() if isinstance(v, float))
     kept = (f"weights of the best epoch, {result.best_epoch}" if result.kept == "best"
             else f"weights of the last epoch, {result.epochs}")

@@ -13,7 +13,8 @@ import os
 import sys
 
 # Order is the order `nnzoo --help` lists them.
-COMMANDS = ("train", "eval", "predict", "list", "info", "summary", "show", "data", "demo")
+COMMANDS = ("train", "eval", "predict", "export", "list", "info", "summary", "show", "data",
+            "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build, train, evaluate and explain the classic neural-network architectures.",
         epilog="Run `nnzoo COMMAND --help` for a command's options. "
                "`nnzoo train` with no arguments trains LeNet-5 on the embedded digits.")
+    from nnzoo import __version__
+
+    parser.add_argument("--version", action="version", version=f"nnzoo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"nnzoo.cli.cmd_{name}").add_parser(sub)
@@ -44,8 +48,28 @@ def _print_paths_as_bytes() -> None:
                 pass
 
 
+def _warnings_as_one_line() -> None:
+    """An nnzoo warning (a diverging loss, say) is printed as ``nnzoo: warning: ...``, like
+    an error, not with Python's file, line and source."""
+    import warnings
+
+    shown = warnings.showwarning
+    if getattr(shown, "nnzoo", False):
+        return  # installed by an earlier call
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("nnzoo"):
+            print(f"nnzoo: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show.nnzoo = True
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     _print_paths_as_bytes()
+    _warnings_as_one_line()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

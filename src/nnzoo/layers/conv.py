@@ -34,5 +34,6 @@ class Conv2d(nn.Conv2d):
         if w.is_contiguous(memory_format=torch.channels_last):
             # Sum over (i, j, c) instead of (c, i, j): both flatten without a copy.
             x, w = x.permute(0, 2, 3, 1), w.permute(0, 2, 3, 1)
-        out = F.linear(x.reshape(len(x), -1), w.reshape(self.out_channels, -1), self.bias)
-        return out.view(len(x), self.out_channels, 1, 1)
+        n = x.shape[0]  # not len(x), which a trace (an ONNX export) would freeze
+        out = F.linear(x.reshape(n, -1), w.reshape(self.out_channels, -1), self.bias)
+        return out.view(n, self.out_channels, 1, 1)

@@ -38,12 +38,16 @@ RUN_OUTPUT_FOLDERS = ("tensorboard",)
 
 
 def is_main_process() -> bool:
+    """Rank 0 of a distributed run (torchrun sets RANK before the process group exists), or
+    the only process: the one that writes the run."""
     try:
         import torch.distributed as dist
 
-        return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank() == 0
     except ImportError:  # pragma: no cover
-        return True
+        pass
+    return os.environ.get("RANK", "0") == "0"
 
 
 def claim_new_folder(base: Path) -> Path:

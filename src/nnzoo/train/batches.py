@@ -2,12 +2,14 @@
 
 This replaces ``DataLoader(TensorDataset(...), shuffle=True)`` for data that fits in memory: one
 ``randperm`` per epoch and one gather per batch, with no per-sample Python work and no copies
-from host memory during training.
+from host memory during training. Under ``torchrun`` every rank draws the same permutation (the
+same seeded generator) and trains on its slice of each global batch (:func:`rank_slice`), so the
+steps are those of one process with the same ``batch_size``.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -40,8 +42,22 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
+def rank_slice(x, y: torch.Tensor, rank: int, world_size: int):
+    """This rank's part of a global batch, for data-parallel training: rows
+    [⌊r·n/W⌋, ⌊(r+1)·n/W⌋), so that the ranks' parts, in rank order, are the batch one process
+    would take. Returns ``(x, y, share)`` with ``share`` = n_r·W / n, the factor on this part's
+    mean loss that makes DistributedDataParallel's average of the ranks' gradients the gradient
+    of the global batch's mean loss: (1/W)·Σ_r share_r·∇L_r = Σ_r (n_r/n)·∇L_r = ∇L."""
+    n = int(y.shape[0])
+    start, end = rank * n // world_size, (rank + 1) * n // world_size
+    part = slice(start, end)
+    x = tuple(t[part] for t in x) if isinstance(x, tuple) else x[part]
+    return x, y[part], (end - start) * world_size / max(n, 1)
+
+
 def shard(split: Split, rank: int, world_size: int) -> Split:
-    """Rows ``rank, rank + world, …`` of ``split``: each data-parallel worker trains on its own."""
+    """Rows ``rank, rank + world, …`` of ``split``. (Training no longer shards: a shard
+    shuffled on its own gives other batches than one process; see :func:`rank_slice`.)"""
     if world_size <= 1:
         return split
     return split.take(torch.arange(rank, len(split), world_size, device=split.y.device))

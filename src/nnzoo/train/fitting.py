@@ -28,7 +28,12 @@ def _learners():
     from nnzoo.train.boltzmann import AHSLearner
     from nnzoo.train.gan import GANLearner
     from nnzoo.train.memory import HebbianLearner
-    from nnzoo.train.rules import BackpropLearner, PerceptronLearner, RBFLearner, RBMLearner
+    from nnzoo.train.rules import (
+        BackpropLearner,
+        PerceptronLearner,
+        RBFLearner,
+        RBMLearner,
+    )
 
     return ((Perceptron, PerceptronLearner), (BackpropMLP, BackpropLearner),
             (RBFNetwork, RBFLearner), (RBM, RBMLearner), (Hopfield, HebbianLearner),
@@ -50,13 +55,36 @@ def learner_for(model):
     return GradientLearner
 
 
+def join_process_group(device: str = "auto") -> bool:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment), join the process group once:
+    NCCL on the GPU (each rank on ``cuda:LOCAL_RANK``), gloo on the CPU. Returns whether this
+    process is one of several. Call it before opening the run folder, so that only rank 0
+    writes it (:func:`nnzoo.runs.is_main_process`)."""
+    import atexit
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    gpu = torch.cuda.is_available() and str(device) != "cpu"
+    if gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if gpu else "gloo")
+    atexit.register(lambda: dist.is_initialized() and dist.destroy_process_group())
+    return True
+
+
 def refuse_unknown_settings(learner, given, model_name: str, *, flags=None) -> None:
     """An error naming the settings in ``given`` (names, in the order to report them) that
     ``learner`` does not take, and those it does. With ``flags`` (the command line's setting
     names) they are written as flags, ``--batch-size``, and only flags are offered."""
     unknown = [k for k in given if k not in learner.TAKES]
     if unknown:
-        word = (lambda k: "--" + k.replace("_", "-")) if flags else str  # noqa: E731
+        word = (lambda k: "--" + k.replace("_", "-")) if flags else str
         takes = [word(k) for k in learner.TAKES if flags is None or k in flags]
         raise NnzooError(f"{model_name} is trained by {learner.__name__} ({learner.rule}), which "
                          f"does not take {', '.join(map(word, unknown))}; it takes "
@@ -79,7 +107,9 @@ def run_config(model, data, given: dict | None, learner=None) -> dict:
         entry_task = nnzoo.get_entry(made["model"]).task
         task = entry_task if entry_task != "classify" else data.task
     config = {"model": made.get("model"), "model_options": made.get("options", {}),
-              "data": data.name, "data_options": source.get("options", {}),
+              # arrays given to fit are no dataset nnzoo can load again by name
+              "data": None if data.info.get("from_arrays") else data.name,
+              "data_options": source.get("options", {}),
               "data_dir": source.get("data_dir"), "data_found_in": data.info.get("folder"),
               "input_shape": list(data.input_shape),
               "data_description": data.description(), "task": task,
@@ -92,7 +122,6 @@ def run_config(model, data, given: dict | None, learner=None) -> dict:
 def _check_resumed_settings(folder, settings: dict) -> None:
     """A resumed run must go on with the settings it started with (more epochs excepted)."""
     import json
-
     from pathlib import Path
 
     config_file = Path(folder) / "config.json"
@@ -116,6 +145,10 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
         config: dict | None = None, callbacks=(), progress=True, tensorboard: bool = False,
         **settings) -> FitResult:
     """Train ``model`` on ``data`` with its learner, validate each epoch, test at the end.
+
+    ``data`` is a dataset (:func:`nnzoo.load_dataset`) or a pair ``(X, y)`` of tensors or
+    arrays: a tenth of it is then set apart for validation, as the datasets do, and is also
+    the test split (:func:`nnzoo.interop.arrays.bundle_from_arrays`).
 
     ``settings`` are the learner's (``nnzoo info MODEL`` lists a model's defaults): for gradient
     descent ``epochs, batch_size, lr, optimizer, momentum, weight_decay, schedule, schedule_c,
@@ -146,10 +179,24 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
     """
     from nnzoo.settings import check_settings
 
+    if isinstance(data, (tuple, list)):  # (X, y) as tensors or arrays
+        from nnzoo.interop.arrays import bundle_from_arrays
+
+        data = bundle_from_arrays(data)
     cls = learner or learner_for(model)
     name = (getattr(model, "nnzoo_created", None) or {}).get("model") or type(model).__name__
     refuse_unknown_settings(cls, sorted(settings), name)
     check_settings(settings)
+    if join_process_group(settings.get("device", "auto")):
+        from nnzoo.runs import is_main_process
+        from nnzoo.train.gradient import GradientLearner
+
+        if cls is not GradientLearner:
+            raise NnzooError(f"{name} is trained by {cls.__name__} ({cls.rule}), which runs in "
+                             f"one process; data-parallel training under torchrun is for "
+                             f"gradient descent. Launch it without torchrun.")
+        if not is_main_process():
+            progress = None  # rank 0 reports
     resolved = {**cls.TAKES, **settings}
     if resume is not None:
         from pathlib import Path

@@ -2,7 +2,11 @@
 
 Batches are sliced from tensors already on the device (``batches.py``); losses and hits are
 summed on the device and read once per epoch (``metrics.py``). Under ``torchrun`` each rank
-trains on its shard and DistributedDataParallel averages the gradients.
+draws the same shuffled order, takes its slice of each global batch (``batch_size`` is the
+global batch) and weighs its mean loss by its slice's share, so that DistributedDataParallel's
+average of the gradients is the gradient one process takes on the whole batch: N processes end
+where one ends, to float tolerance. (Random draws inside the model, dropout or a denoising
+autoencoder's corruption, differ per rank; batch normalisation normalises each rank's slice.)
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from torch import nn
 
 from nnzoo.data import DataBundle, Split
 from nnzoo.losses import get_loss
-from nnzoo.train.batches import iterate_batches, num_batches, shard
+from nnzoo.train.batches import iterate_batches, num_batches, rank_slice
 from nnzoo.train.checks import call_model, check_input_fits, check_targets_fit
 from nnzoo.train.scoring import CLASSIFY_TASKS, evaluate, training_device
 from nnzoo.train.metrics import Tally
@@ -105,8 +109,9 @@ class GradientLearner:
     def _set_up(self) -> None:
         model, train, s = self.model, self.data.train, self.s
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
-        if distributed:  # under torchrun: each rank trains on its shard, gradients are averaged
-            train = shard(train, torch.distributed.get_rank(), torch.distributed.get_world_size())
+        self.rank, self.world_size = ((torch.distributed.get_rank(),
+                                       torch.distributed.get_world_size()) if distributed
+                                      else (0, 1))
         channels_last = s["channels_last"]
         if channels_last is None:
             channels_last = _use_channels_last(model, train.x, self.device)
@@ -119,7 +124,10 @@ class GradientLearner:
         # A model with its own training_loss (GoogLeNet's auxiliary heads) is stepped through a
         # module whose forward is that loss, so that under torchrun DDP wraps what is called.
         stepped = model if custom_loss is None else _TrainingLoss(model)
-        self.step_model = nn.parallel.DistributedDataParallel(stepped) if distributed else stepped
+        if distributed:  # gradients averaged over the ranks in backward
+            ids = [self.device.index or 0] if self.device.type == "cuda" else None
+            stepped = nn.parallel.DistributedDataParallel(stepped, device_ids=ids)
+        self.step_model = stepped
         compile = bool(s["compile"]) and custom_loss is None
         if compile:
             self.step_model = torch.compile(self.step_model, dynamic=False)
@@ -144,15 +152,20 @@ class GradientLearner:
         self.step_losses = StepLosses(self.steps_per_epoch, self.device)
         return Tally(self.device, classify=classify, top5=False)
 
-    def _step(self, loss, outputs, y, tally: Tally, state) -> None:
-        """Descend on one batch's loss and count it (on the device: no host sync)."""
-        descend(self.optimizer, loss, self.model, self.s["clip_grad_norm"])
+    def _step(self, loss, outputs, y, tally: Tally, state, share: float = 1.0) -> None:
+        """Descend on one batch's loss (times this rank's ``share`` of the global batch, under
+        torchrun) and count it (on the device: no host sync)."""
+        descend(self.optimizer, loss * share if share != 1.0 else loss, self.model,
+                self.s["clip_grad_norm"])
         tally.add(loss, outputs, y)
         self.step_losses.add(loss)
         state.step_done()
 
     def _end_epoch(self, tally: Tally) -> dict:
-        """The epoch's training metrics and learning rate; the schedule moves on."""
+        """The epoch's training metrics (over every rank's slices) and learning rate; the
+        schedule moves on."""
+        if getattr(self, "world_size", 1) > 1:
+            _sum_over_ranks(tally)
         row = {**tally.result(), "lr": self.optimizer.param_groups[0]["lr"]}
         self.scheduler.step()
         return row
@@ -162,14 +175,19 @@ class GradientLearner:
         augment = self.data.augment
         for x, y in iterate_batches(self.train, self.s["batch_size"], shuffle=True,
                                     generator=self.generator, drop_last=self.drop_last):
-            if augment is not None:
+            if augment is not None:  # the whole global batch: the generator stays in step
                 x = augment(x, self.generator)
+            share = 1.0
+            if self.world_size > 1:
+                x, y, share = rank_slice(x, y, self.rank, self.world_size)
             if self.custom_loss:
                 loss, outputs = self.step_model(x, y)
             else:
                 outputs = call_model(self.step_model, x)
                 loss = self.loss_fn(outputs, y)
-            self._step(loss, outputs, y, tally, state)
+            if len(y) == 0:  # a last batch smaller than the ranks: this one still joins in
+                loss = outputs.float().sum() * 0.0
+            self._step(loss, outputs, y, tally, state, share)
         return self._end_epoch(tally)
 
     def first_non_finite_step(self) -> int | None:
@@ -191,6 +209,18 @@ class GradientLearner:
         match_parameter_layouts(self.optimizer)
         self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
+
+
+def _sum_over_ranks(tally: Tally) -> None:
+    """Each rank's running sums, summed over the ranks (one all-reduce per epoch)."""
+    device = tally.loss_sum.device
+    sums = torch.stack([tally.loss_sum.double(), *tally.hits.double(), tally.n_tensor.double(),
+                        torch.tensor(float(tally.n), dtype=torch.float64, device=device)])
+    torch.distributed.all_reduce(sums)
+    tally.loss_sum = sums[0].to(tally.loss_sum.dtype)
+    tally.hits = sums[1:3].round().long()
+    tally.n_tensor = sums[3].round().long()
+    tally.n = int(sums[4].round())
 
 
 def match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:
