@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import nnzoo
 from nnzoo.data import Split
-from nnzoo.train.batches import iterate_batches, shard
+from nnzoo.train.batches import iterate_batches
 from nnzoo.train.optim import schedule_factor
 
 
@@ -20,12 +20,6 @@ def test_on_device_batches_cover_each_sample_once_like_a_dataloader():
     assert ours.tolist() != list(range(103))  # really shuffled
     sizes = [len(y) for _, y in iterate_batches(split, 10)]
     assert sizes == [10] * 10 + [3]
-
-
-def test_shards_partition_the_split():
-    split = Split(torch.zeros(10, 1), torch.arange(10))
-    parts = [shard(split, r, 3).y.tolist() for r in range(3)]
-    assert sorted(sum(parts, [])) == list(range(10))
 
 
 def test_inverse_schedule_is_alpha0_over_i_plus_c():
@@ -183,19 +177,6 @@ def test_compiled_training_leaves_out_the_partial_batch():
     result = nnzoo.fit(model, nnzoo.load_dataset("blobs"), epochs=1, batch_size=150,
                        compile=True, progress=False)  # 400 = 2 x 150 + 100 left out
     assert result.samples_per_second * result.train_seconds == pytest.approx(300)
-
-
-def test_input_size_options_read_one_sample_and_keep_what_was_given():
-    from nnzoo.train.adapting import input_size_options
-
-    mlp = nnzoo.get_entry("mlp").options()
-    assert input_size_options(mlp, {}, (2,)) == {"in_features": 2}
-    assert input_size_options(mlp, {}, (3, 32, 32)) == {"in_features": 3072}
-    assert input_size_options(mlp, {}, (1, 8, 8), (64,)) == {}  # the default already fits
-    assert input_size_options(mlp, {"in_features": 5}, (2,)) == {}
-    lstm = nnzoo.get_entry("lstm-classifier").options()
-    assert input_size_options(lstm, {}, (1, 28, 28)) == {"input_size": 28, "steps": 28}  # rows
-    assert input_size_options(lstm, {"steps": 8}, (100, 2)) == {"input_size": 2}
 
 
 def test_fit_refuses_targets_the_outputs_cannot_be_scored_against(tmp_path):

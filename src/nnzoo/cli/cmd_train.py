@@ -116,7 +116,7 @@ def run(args) -> int:
     from nnzoo.train.adapting import build_model_and_data
     from nnzoo.runs import is_main_process
     from nnzoo.train.fitting import join_process_group, learner_for, refuse_unknown_settings
-    from nnzoo.train.lifecycle import TrainingInterrupted
+    from nnzoo.train.lifecycle import TrainingInterrupted, refuse_finished_run
 
     check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)
     # under torchrun, join the process group first: then only rank 0 opens the run folder
@@ -154,6 +154,8 @@ def run(args) -> int:
     try:  # fit frees a new run's folder itself if it stops before its first checkpoint
         if args.resume:
             config, settings = resumed_run(args, folder.path)
+            if folder.active and "epochs" in settings:
+                refuse_finished_run(folder, settings["epochs"])  # before the data is loaded
             name, model_options = config["model"], config.get("model_options", {})
             data_name, data_options = config["data"], config.get("data_options", {})
             data_dir = args.data_dir or config.get("data_dir")

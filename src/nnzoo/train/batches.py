@@ -55,9 +55,3 @@ def rank_slice(x, y: torch.Tensor, rank: int, world_size: int):
     return x, y[part], (end - start) * world_size / max(n, 1)
 
 
-def shard(split: Split, rank: int, world_size: int) -> Split:
-    """Rows ``rank, rank + world, …`` of ``split``. (Training no longer shards: a shard
-    shuffled on its own gives other batches than one process; see :func:`rank_slice`.)"""
-    if world_size <= 1:
-        return split
-    return split.take(torch.arange(rank, len(split), world_size, device=split.y.device))

@@ -124,10 +124,17 @@ def _check_resumed_settings(folder, settings: dict) -> None:
     import json
     from pathlib import Path
 
+    from nnzoo.run_config import check_config
+
     config_file = Path(folder) / "config.json"
     if not config_file.exists():
         return
-    saved = json.loads(config_file.read_text()).get("training", {})
+    try:
+        config = json.loads(config_file.read_text())
+    except (OSError, ValueError) as err:
+        raise NnzooError(f"Cannot read the config of {str(folder)!r} ({err}). Expected the "
+                         f"config.json that nnzoo writes when a run starts.") from None
+    saved = check_config(config, repr(str(config_file))).get("training", {})
     def same(recorded, value):
         value = getattr(value, "__name__", value)  # a loss function is recorded by its name
         return recorded == (list(value) if isinstance(value, tuple) else value)

@@ -291,6 +291,14 @@ def _restore(state: TrainState, learner, keeping, saved: dict) -> None:
                          f"settings it was started with.") from None
 
 
+def refuse_finished_run(folder: RunFolder, epochs: int) -> None:
+    """Refuse to resume the run in ``folder`` for ``epochs`` when it has nothing left to do,
+    before its model is built or its data loaded (the checkpoint says)."""
+    saved = folder.load_checkpoint()
+    if saved["stopped_early"] or saved["epoch"] >= epochs:
+        _refuse_finished(folder, saved, epochs)
+
+
 def _refuse_finished(folder: RunFolder, saved: dict, epochs: int) -> None:
     """Resuming a run with nothing left to train is an error, unless its result was never
     written (a crash while writing it): then the result is written now."""
