@@ -98,6 +98,13 @@ def test_every_named_choice_refuses_a_name_it_does_not_know():
     assert checked >= 15
 
 
+def test_a_threshold_is_a_number_or_one_per_unit():
+    assert nnzoo.create("hopfield", size=4, threshold=torch.zeros(4)) is not None
+    for bad in (torch.tensor([0.0, math.nan, 0.0, 0.0]), "abc", [1, math.inf]):
+        with pytest.raises(NnzooError, match="option threshold must be a finite number, or one"):
+            nnzoo.create("hopfield", size=4, threshold=bad)
+
+
 def test_a_model_that_cannot_be_built_from_its_options_says_so():
     with pytest.raises(NnzooError, match="cannot be built with options"):
         nnzoo.create("googlenet", num_classes=10, in_channels=3, branch3_kernel=10 ** 6)

@@ -28,6 +28,7 @@ SEED = Range(whole=True, low=0, high=2 ** 63 - 1)
 # Options that are not a single number: one size or a list of them (hidden=256,128), one
 # character (a CSV delimiter), or free text (a path, an alphabet).
 SIZES, CHARACTER, TEXT = "sizes", "character", "text"
+EACH = "each"  # a finite number, or one per unit (a list or a tensor of finite numbers)
 
 MODEL_OPTIONS = {
     "num_classes": COUNT, "classes": COUNT, "in_channels": COUNT, "in_features": COUNT,
@@ -38,7 +39,7 @@ MODEL_OPTIONS = {
     "sizes": SIZES, "periods": SIZES, "alphabet": TEXT, "noise": TEXT,
     "dropout": RATE, "noise_level": SHARE, "weight_decay": NON_NEGATIVE,
     "temperature": POSITIVE, "rbf_temperature": POSITIVE, "width_scale": POSITIVE,
-    "threshold": ANY,
+    "threshold": EACH,
 }
 DATA_OPTIONS = {
     "T": COUNT, "copies": COUNT, "digits": COUNT, "length": COUNT, "max_len": COUNT,
@@ -58,6 +59,11 @@ def declared(owner_name: str, key: str, table: dict):
     """What option ``key`` of ``owner_name`` accepts: a Range, SIZES, CHARACTER or TEXT; None
     when nothing is declared (a name the owner checks against its own list, a flag)."""
     return OVERRIDES.get((owner_name, key), table.get(key))
+
+
+def _flat(values):
+    for v in values:
+        yield from _flat(v) if isinstance(v, (list, tuple)) else (v,)
 
 
 def _kind_ok(value, default) -> tuple[bool, str]:
@@ -86,6 +92,13 @@ def check_option(owner: str, owner_name: str, key: str, value, default, table: d
         if not sizes or not all(COUNT.accepts(v) for v in sizes):
             raise NnzooError(f"{label} must be {COUNT.words()}, or a list of them separated by "
                              f"commas (e.g. {key}=256,128); got {value!r}.")
+        return
+    if spec == EACH:
+        values = value.tolist() if hasattr(value, "tolist") else value
+        values = values if isinstance(values, (list, tuple)) else [values]
+        if not all(ANY.accepts(v) for v in _flat(values)):
+            raise NnzooError(f"{label} must be a finite number, or one per unit (a list or a "
+                             f"tensor of finite numbers); got {value!r}.")
         return
     if spec in (CHARACTER, TEXT):
         if not isinstance(value, str) or (spec == CHARACTER and len(value) != 1):
