@@ -77,8 +77,8 @@ def check_config(config, source: str) -> dict:
 
 
 def read_config_file(path) -> dict:
-    """A config file for ``nnzoo train --config``: JSON, or TOML when its name ends in
-    ``.toml``; checked by :func:`check_config`."""
+    """A run's config.json, or a file for ``nnzoo train --config``: JSON, or TOML when its
+    name ends in ``.toml``; checked by :func:`check_config`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -91,6 +91,10 @@ def read_config_file(path) -> dict:
     except UnicodeDecodeError:
         raise NnzooError(f"Config file {str(path)!r} is not UTF-8 text; expected a JSON or TOML "
                          f"file.") from None
+    except OSError as err:  # permission denied, an I/O error
+        from nnzoo.os_errors import explain
+
+        raise explain(err, "read the config file", path) from None
     if path.suffix.lower() == ".toml":
         try:
             import tomllib

@@ -72,9 +72,8 @@ def resumed_run(args, folder):
     """For ``--resume RUN`` (``folder``, opened and holding a checkpoint): the run's config and
     training settings, with ``--epochs`` applied. Any other flag that would change the run is an
     error."""
-    import json
-
     from nnzoo.errors import NnzooError
+    from nnzoo.run_config import read_config_file
 
     changed = [f"--{k.replace('_', '-')}" for k in TRAINING_FLAGS
                if k != "epochs" and getattr(args, k, None) is not None]
@@ -87,14 +86,7 @@ def resumed_run(args, folder):
         raise NnzooError(f"--resume continues {str(folder)!r} with the model, data and settings "
                          f"it was started with; {', '.join(changed)} cannot change them (only "
                          f"--epochs, to train it longer). Start a new run for other settings.")
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as err:
-        raise NnzooError(f"Cannot read the config of {str(folder)!r} ({err}). Expected the "
-                         f"config.json that `nnzoo train` writes when a run starts.") from None
-    from nnzoo.run_config import check_config
-
-    check_config(config, repr(str(folder / "config.json")))
+    config = read_config_file(folder / "config.json")
     settings = dict(config.get("training", {}))  # with what describes the rule: see run()
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -111,11 +103,14 @@ def run(args) -> int:
     import nnzoo
     from nnzoo.cli._options import parse_pairs
     from nnzoo.registry import check_model_options
-    from nnzoo.runs import RunFolder, claim_new_folder
+    from nnzoo.runs import RunFolder, claim_new_folder, is_main_process
     from nnzoo.settings import check_settings
     from nnzoo.train.adapting import build_model_and_data
-    from nnzoo.runs import is_main_process
-    from nnzoo.train.fitting import join_process_group, learner_for, refuse_unknown_settings
+    from nnzoo.train.fitting import (
+        join_process_group,
+        learner_for,
+        refuse_unknown_settings,
+    )
     from nnzoo.train.lifecycle import TrainingInterrupted, refuse_finished_run
 
     check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)

@@ -29,14 +29,12 @@ def read_config(path) -> tuple[dict, Path]:
     except Exception as err:  # noqa: BLE001 - safetensors raises several types for a bad header
         raise NnzooError(f"Cannot read weights file {str(weights)!r}: it is not a valid "
                          f"safetensors file ({err}). Expected weights written by `nnzoo train`.") from None
-    config = None
+    from nnzoo.run_config import check_config, read_config_file
+
     if config_file.exists():
-        try:
-            config = json.loads(config_file.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise NnzooError(f"Cannot read {str(config_file)!r}: {err}. Expected the JSON "
-                             f"config written by `nnzoo train`.") from None
-    elif "nnzoo_config" in meta:
+        return read_config_file(config_file), weights
+    config = None
+    if "nnzoo_config" in meta:
         try:
             config = json.loads(meta["nnzoo_config"])
         except json.JSONDecodeError as err:
@@ -45,10 +43,7 @@ def read_config(path) -> tuple[dict, Path]:
     if config is None:
         raise NnzooError(f"{str(path)!r} does not say which model its weights belong to: no "
                          f"config.json beside it and no nnzoo config in the file's metadata.")
-    from nnzoo.run_config import check_config
-
-    source = repr(str(config_file)) if config_file.exists() else f"The metadata of {str(weights)!r}"
-    return check_config(config, source), weights
+    return check_config(config, f"The metadata of {str(weights)!r}"), weights
 
 
 def run_input_shape(config: dict) -> tuple[int, ...]:

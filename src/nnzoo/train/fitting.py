@@ -121,20 +121,15 @@ def run_config(model, data, given: dict | None, learner=None) -> dict:
 
 def _check_resumed_settings(folder, settings: dict) -> None:
     """A resumed run must go on with the settings it started with (more epochs excepted)."""
-    import json
     from pathlib import Path
 
-    from nnzoo.run_config import check_config
+    from nnzoo.run_config import read_config_file
 
     config_file = Path(folder) / "config.json"
     if not config_file.exists():
         return
-    try:
-        config = json.loads(config_file.read_text())
-    except (OSError, ValueError) as err:
-        raise NnzooError(f"Cannot read the config of {str(folder)!r} ({err}). Expected the "
-                         f"config.json that nnzoo writes when a run starts.") from None
-    saved = check_config(config, repr(str(config_file))).get("training", {})
+    saved = read_config_file(config_file).get("training", {})
+
     def same(recorded, value):
         value = getattr(value, "__name__", value)  # a loss function is recorded by its name
         return recorded == (list(value) if isinstance(value, tuple) else value)
