@@ -97,9 +97,11 @@ def save_checkpoint(path: Path, state: dict) -> None:
     (state if isinstance(state, Snapshot) else Snapshot(state)).save(path)
 
 
-def load_checkpoint(path: Path) -> dict:
+def load_checkpoint(path: Path, *, progress_only: bool = False) -> dict:
     """The state :func:`save_checkpoint` wrote to ``path``; a damaged file (a bad header, a
-    state record that names tensors the file lacks) is an NnzooError naming it."""
+    state record that names tensors the file lacks) is an NnzooError naming it. With
+    ``progress_only`` just the state's plain top-level values (the epoch reached, whether it
+    stopped early), read from the header without its tensors."""
     from safetensors import safe_open
 
     from nnzoo.runs._files import utf8_path
@@ -111,16 +113,20 @@ def load_checkpoint(path: Path) -> dict:
             if meta.get("format") != FORMAT:
                 raise NnzooError(f"{str(path)!r} is not an nnzoo checkpoint (no {FORMAT!r} "
                                  f"format mark in its header).")
-            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 - not a dict
+            tensors = {} if progress_only else \
+                {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 - not a dict
     except NnzooError:
         raise
     except Exception as err:  # noqa: BLE001 - safetensors raises several types for a bad file
         raise NnzooError(f"Cannot read the checkpoint {str(path)!r}: {err}. {expected}") from None
     try:
-        return unpack(json.loads(meta["state"]), tensors)
+        state = json.loads(meta["state"])
+        if progress_only:
+            return {k: v for k, v in state.items() if not isinstance(v, (dict, list))}
+        return unpack(state, tensors)
     except KeyError as err:
         raise NnzooError(f"The checkpoint {str(path)!r} is damaged: its state record needs "
                          f"{err}, which the file does not hold. {expected}") from None
-    except (ValueError, TypeError, RecursionError) as err:  # bad JSON, or a wrong nest in it
+    except (ValueError, TypeError, RecursionError, AttributeError) as err:  # bad JSON or nest
         raise NnzooError(f"The checkpoint {str(path)!r} is damaged: its state record cannot be "
                          f"read ({err}). {expected}") from None

@@ -270,7 +270,7 @@ class RunFolder:
         run's checkpoint."""
         return self._write(CHECKPOINT, "the checkpoint", lambda path: snapshot.save(path, **extra))
 
-    def load_checkpoint(self) -> dict:
+    def load_checkpoint(self, *, progress_only: bool = False) -> dict:
         from nnzoo.runs.checkpoint import load_checkpoint
 
-        return load_checkpoint(self.file(CHECKPOINT))
+        return load_checkpoint(self.file(CHECKPOINT), progress_only=progress_only)

@@ -29,7 +29,7 @@ from nnzoo.errors import NnzooError
 from nnzoo.runs import RunFolder
 from nnzoo.runs.checkpoint import Snapshot
 from nnzoo.train.checks import warn_if_diverging
-from nnzoo.train.signals import StopSignals, Stopped
+from nnzoo.train.signals import Stopped, StopSignals
 
 
 @dataclass
@@ -159,10 +159,9 @@ def run(learner, *, epochs: int = 1, out=None, resume: bool = False, overwrite: 
 
 def _run(learner, folder, epochs, resume, config, callbacks, progress, seed, patience,
          tensorboard) -> FitResult:
-    from nnzoo.train.callbacks import EarlyStopping, epoch_reporter
-
     from nnzoo.data._values import check_values
     from nnzoo.settings import check_setting
+    from nnzoo.train.callbacks import EarlyStopping, epoch_reporter
 
     check_setting("epochs", epochs)
     check_values(learner.data)  # NaN, infinities and empty splits, whoever built the data
@@ -293,8 +292,8 @@ def _restore(state: TrainState, learner, keeping, saved: dict) -> None:
 
 def refuse_finished_run(folder: RunFolder, epochs: int) -> None:
     """Refuse to resume the run in ``folder`` for ``epochs`` when it has nothing left to do,
-    before its model is built or its data loaded (the checkpoint says)."""
-    saved = folder.load_checkpoint()
+    before its model is built or its data loaded (the checkpoint's header says)."""
+    saved = folder.load_checkpoint(progress_only=True)
     if saved["stopped_early"] or saved["epoch"] >= epochs:
         _refuse_finished(folder, saved, epochs)
 
