@@ -112,8 +112,12 @@ def read_csv_column(path, column=None, delimiter: str = ",") -> torch.Tensor:
                              f"UTF-8 text file of comma-separated columns.") from None
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # beyond it a value is inf once read
+
+
 def _read_column(reader, column, path: Path) -> torch.Tensor:
     values, index = array("d"), None
+    bad, first_bad = 0, None  # cells that are NaN, inf, or too large for float32 (1e300)
     for row in reader:
         if not any(c.strip() for c in row):
             continue
@@ -129,6 +133,8 @@ def _read_column(reader, column, path: Path) -> torch.Tensor:
                              f"expected a shorter series.")
         try:
             values.append(float(row[index]))
+            if not abs(values[-1]) <= FLOAT32_MAX:  # NaN fails this comparison too
+                bad, first_bad = bad + 1, first_bad or (reader.line_num, row[index])
         except (ValueError, IndexError):
             cell = row[index] if index < len(row) else "nothing"
             which = "the last column" if column is None else f"column {column!r}"
@@ -136,6 +142,12 @@ def _read_column(reader, column, path: Path) -> torch.Tensor:
                              f"{cell!r}, not a number; expected a number on every row.") from None
     if index is None:
         raise NnzooError(f"CSV file {str(path)!r} is empty; expected rows of numbers.")
+    if bad:  # refused here, where rows are known: once standardised and windowed, one NaN is many
+        line, cell = first_bad
+        raise NnzooError(f"CSV file {str(path)!r} holds {bad:,} value{'s' if bad != 1 else ''} "
+                         f"that {'are' if bad != 1 else 'is'} NaN, infinite or beyond float32's "
+                         f"range (the first: {cell!r} in row {line}); expected finite numbers. "
+                         f"Remove or fill them before training.")
     return torch.tensor(values, dtype=torch.float32)
 
 
