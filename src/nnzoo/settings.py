@@ -66,7 +66,12 @@ SETTINGS = {
     "beta1": Range(whole=False, low=0, high=1, high_open=True),
     "bptt": Range(whole=True, low=1),
     "sample_every": Range(whole=True, low=1),
+    "input_noise": Range(whole=False, low=0),  # σ, in the units of the standardised input
+    "weight_noise": Range(whole=False, low=0),
+    "input_dropout": Range(whole=False, low=0, high=1, high_open=True),  # p must leave some
+    "adversarial": Range(whole=False, low=0),  # FGSM's ε
 }
+CHOICES = {"second_run": ("fresh", "continue")}  # one of these (or null: none)
 SWITCHES = ("compile", "channels_last")  # true or false (or null: the default)
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -84,6 +89,10 @@ def check_setting(name: str, value, label: str | None = None) -> None:
     if name in SWITCHES:
         if not isinstance(value, bool):
             raise NnzooError(f"{label} must be true or false; got {value!r}.")
+        return
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise NnzooError(f"{label} must be one of {', '.join(CHOICES[name])}; got {value!r}.")
         return
     declared = SETTINGS.get(name)
     if declared is not None and not declared.accepts(value):

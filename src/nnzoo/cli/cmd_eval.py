@@ -12,6 +12,11 @@ def add_parser(sub) -> None:
     p.add_argument("--data-dir", help="folder holding dataset files")
     p.add_argument("--split", choices=("test", "val", "train"), default="test")
     p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--attack", choices=("fgsm",),
+                   help="also score inputs perturbed by an attack: fgsm, the fast gradient sign "
+                        "method x + EPS sign(grad_x J) (Goodfellow et al. 2015)")
+    p.add_argument("--eps", type=float, default=0.1,
+                   help="the attack's EPS, in the units of the standardised input (default 0.1)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--no-per-class", action="store_true",
                    help="leave out a classifier's per-class precision, recall and F1 table")
@@ -25,14 +30,16 @@ def run(args) -> int:
     import json
 
     import nnzoo
-    from nnzoo.train import evaluate
-    from nnzoo.train.losses import get_loss
-    from nnzoo.train.checks import check_input_fits, check_targets_fit
-    from nnzoo.train.scoring import decides_by_own_rule
     from nnzoo.runs import load_run, run_input_shape
     from nnzoo.settings import check_setting
+    from nnzoo.train import evaluate
+    from nnzoo.train.checks import check_input_fits, check_targets_fit
+    from nnzoo.train.losses import get_loss
+    from nnzoo.train.scoring import decides_by_own_rule
 
     check_setting("batch_size", args.batch_size, "--batch-size")  # before loading anything
+    if args.attack:
+        check_setting("adversarial", args.eps, "--eps")
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")
     input_shape = run_input_shape(config)
@@ -64,10 +71,14 @@ def run(args) -> int:
         per_class = not args.no_per_class and reports_per_class(split, data, task)
         metrics = evaluate(model, split, task=task, batch_size=args.batch_size,
                            confusion_classes=data.num_classes if per_class else None)
+        if args.attack:
+            metrics.update(attacked(model, split, task, args))
     counts = metrics.pop("confusion", None)
     report = class_report(counts, data) if counts is not None else None
     if args.json:
-        from nnzoo.runs import finite_json  # strict JSON: a NaN loss is null, not a bare NaN
+        from nnzoo.runs import (
+            finite_json,  # strict JSON: a NaN loss is null, not a bare NaN
+        )
 
         print(json.dumps(finite_json({"model": config["model"], "data": data_name,
                                       "split": args.split, **metrics, **(report or {})}),
@@ -80,6 +91,19 @@ def run(args) -> int:
 
             print(format_report(report["per_class"], report["most_confused"]))
     return 0
+
+
+def attacked(model, split, task: str, args) -> dict:
+    """The metrics under ``--attack`` (``fgsm_top1``, ``fgsm_loss``) and its ``fgsm_eps``."""
+    from nnzoo.errors import NnzooError
+    from nnzoo.train.scoring import decides_by_own_rule, evaluate_fgsm
+
+    if task not in ("classify", "regress") or decides_by_own_rule(model, split, task):
+        raise NnzooError(f"--attack {args.attack} perturbs inputs along the gradient of a "
+                         f"classifier's or regressor's loss; this run's model ({task}) has none "
+                         f"to follow. Attack a run trained by gradient descent.")
+    under = evaluate_fgsm(model, split, eps=args.eps, task=task, batch_size=args.batch_size)
+    return {"fgsm_eps": args.eps, **{f"fgsm_{k}": v for k, v in under.items()}}
 
 
 def reports_per_class(split, data, task: str) -> bool:

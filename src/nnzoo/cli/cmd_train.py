@@ -5,7 +5,8 @@ from __future__ import annotations
 from nnzoo.cli._options import add_model_options
 
 TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
-                  "schedule_c", "patience", "clip_grad_norm", "device", "seed", "compile")
+                  "schedule_c", "patience", "clip_grad_norm", "device", "seed", "compile",
+                  "input_noise", "input_dropout", "weight_noise", "adversarial", "second_run")
 
 
 def add_parser(sub) -> None:
@@ -36,6 +37,25 @@ def add_parser(sub) -> None:
     g.add_argument("--compile", action="store_true", default=None,
                    help="train through torch.compile: the first epoch compiles (seconds to a "
                         "minute), later ones run faster; pays off on long runs")
+    r = p.add_argument_group("regularisation (each off by default; see also --weight-decay, "
+                             "--patience and the models' -o dropout=P)")
+    r.add_argument("--input-noise", type=float, metavar="SIGMA",
+                   help="Gaussian noise of this standard deviation added to the inputs at each "
+                        "training step (in the units of the standardised input)")
+    r.add_argument("--input-dropout", type=float, metavar="P",
+                   help="drop each input with probability P while training (Hinton et al. 2012 "
+                        "used 0.2)")
+    r.add_argument("--weight-noise", type=float, metavar="SIGMA",
+                   help="take each step's gradient at weights perturbed by N(0, SIGMA^2) and "
+                        "apply it to the clean weights (An 1996; Graves 2011)")
+    r.add_argument("--adversarial", type=float, metavar="EPS",
+                   help="FGSM adversarial training: J = 0.5 J(x) + 0.5 J(x + EPS sign(grad_x J)) "
+                        "(Goodfellow et al. 2015); EPS in standardised input units")
+    r.add_argument("--second-run", choices=("fresh", "continue"),
+                   help="after early stopping (--patience), train again on training + validation "
+                        "data: fresh for the best epoch count from the first run's initial "
+                        "weights, or continue from its best weights until the training loss falls "
+                        "below the best validation loss; written to RUN/second_run")
     p.add_argument("--config", metavar="FILE",
                    help="train from a config file, JSON or TOML (a run's own config.json trains "
                         "that run again); MODEL, --data, -o, -d and flags given beside it win")

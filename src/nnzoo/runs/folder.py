@@ -34,7 +34,7 @@ RUN_MARKERS = ("config.json", "metrics.json", "weights.safetensors", CHECKPOINT)
 # What a run writes besides its markers; ``--overwrite`` clears these and nothing else.
 RUN_OUTPUTS = ("history.csv",)
 RUN_OUTPUT_SUFFIXES = (".png",)
-RUN_OUTPUT_FOLDERS = ("tensorboard",)
+RUN_OUTPUT_FOLDERS = ("tensorboard", "second_run")
 
 
 def is_main_process() -> bool:

@@ -34,6 +34,7 @@ from nnzoo.errors import NnzooError
 from nnzoo.losses import softmax_cross_entropy
 from nnzoo.train.gradient import GradientLearner
 from nnzoo.train.metrics import Tally
+from nnzoo.train.regularise import NAMES as REGULARISERS
 
 
 def batchify(stream: torch.Tensor, columns: int) -> torch.Tensor:
@@ -88,7 +89,8 @@ class BPTTLearner(GradientLearner):
     clipped to ``clip_grad_norm`` (default 1)."""
 
     TAKES = {key: value for key, value in GradientLearner.TAKES.items()
-             if key not in ("loss", "channels_last", "compile")}
+             if key not in ("loss", "channels_last", "compile", "second_run",
+                             *REGULARISERS)}
     TAKES.update(epochs=20, batch_size=16, lr=3e-3, clip_grad_norm=1.0, bptt=None)
     rule = "truncated back-propagation through time"
 

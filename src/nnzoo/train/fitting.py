@@ -154,8 +154,12 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
 
     ``settings`` are the learner's (``nnzoo info MODEL`` lists a model's defaults): for gradient
     descent ``epochs, batch_size, lr, optimizer, momentum, weight_decay, schedule, schedule_c,
-    schedule_step, patience, loss, clip_grad_norm, device, seed, channels_last, compile``; a
-    model with its own rule (perceptron, Hopfield, RBM...) takes fewer, and refuses the others.
+    schedule_step, patience, loss, clip_grad_norm, device, seed, channels_last, compile``, the
+    step regularisers ``input_noise, input_dropout, weight_noise, adversarial``
+    (:mod:`nnzoo.train.regularise`) and ``second_run`` (``"fresh"`` or ``"continue"``: after
+    early stopping, train again on training + validation data, :mod:`nnzoo.train.second_run`;
+    the result's ``second_run`` holds its summary); a model with its own rule (perceptron,
+    Hopfield, RBM...) takes fewer, and refuses the others.
 
     Args:
         out: the run folder to write (config.json, a checkpoint after every epoch,
@@ -212,10 +216,40 @@ def fit(model, data, *, learner=None, out=None, resume=None, overwrite: bool = F
     epochs = resolved.pop("epochs", 1)
     seed = resolved.pop("seed", 0)
     patience = resolved.pop("patience", None)
+    second_run = resolved.get("second_run")
+    if second_run is not None:
+        import copy
+
+        from nnzoo.train.second_run import check_second_run
+
+        check_second_run(second_run, patience)
+        initial_state = copy.deepcopy(model.state_dict())  # where a fresh second run starts
     trainer = cls(model, data, epochs=epochs, seed=seed, **resolved)
     config = run_config(model, data, config, cls)
     config["training"] = {**trainer.settings(), **({"patience": patience} if "patience" in cls.TAKES
                                                    else {})}
-    return run(trainer, epochs=epochs, out=out, resume=resume is not None, overwrite=overwrite,
-               config=config, callbacks=callbacks, progress=progress, seed=seed,
-               patience=patience, tensorboard=tensorboard)
+    folder = _run_folder(out, overwrite, resume is not None)
+    try:
+        result = run(trainer, epochs=epochs, out=folder, resume=resume is not None,
+                     overwrite=overwrite, config=config, callbacks=callbacks, progress=progress,
+                     seed=seed, patience=patience, tensorboard=tensorboard)
+        if second_run is not None:
+            from nnzoo.train.second_run import train_second_run
+
+            result.second_run = train_second_run(
+                second_run, result, trainer.model, data, initial_state=initial_state,
+                make_learner=lambda m, d, n: cls(m, d, epochs=n, seed=seed, **resolved),
+                folder=folder, config=config, progress=progress, tensorboard=tensorboard)
+    finally:
+        if folder is not None and folder is not out:
+            folder.close()
+    return result
+
+
+def _run_folder(out, overwrite: bool, resume: bool):
+    """The run folder ``out`` names, opened (and locked) here unless it is one already."""
+    from nnzoo.runs import RunFolder
+
+    if out is None or isinstance(out, RunFolder):
+        return out
+    return RunFolder(out, overwrite=overwrite, resume=resume)

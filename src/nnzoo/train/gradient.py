@@ -15,22 +15,36 @@ import torch
 from torch import nn
 
 from nnzoo.data import DataBundle, Split
+from nnzoo.errors import NnzooError
 from nnzoo.losses import get_loss
 from nnzoo.train.batches import iterate_batches, num_batches, rank_slice
 from nnzoo.train.checks import call_model, check_input_fits, check_targets_fit
-from nnzoo.train.scoring import CLASSIFY_TASKS, evaluate, training_device
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
+from nnzoo.train.regularise import ADVERSARIAL_ALPHA, StepRegularisers
+from nnzoo.train.regularise import NAMES as REGULARISERS
+from nnzoo.train.scoring import CLASSIFY_TASKS, evaluate, training_device
 
 
-def descend(opt, loss: torch.Tensor, model: nn.Module, clip_grad_norm: float | None) -> None:
-    """One gradient step: w ← w − α·∇J (as the optimizer defines it), the gradient's norm clipped
-    to `clip_grad_norm` first when given."""
+def backward(opt, loss: torch.Tensor) -> None:
+    """∇J into each parameter's ``.grad``, the previous step's gradients cleared first."""
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    if clip_grad_norm:
-        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-    opt.step()
+
+
+def refuse_regularising_inputs(regularisers, x, name: str) -> None:
+    """Noise, dropout and FGSM act on real-valued inputs: token ids or several inputs (a
+    sequence-to-sequence pair) are refused, naming the regularisers asked for."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return
+    asked = [f"{k.replace('_', ' ')}" for k in ("input_noise", "input_dropout", "adversarial")
+             if getattr(regularisers, k)]
+    if not asked:
+        return
+    what = "several input tensors" if isinstance(x, tuple) else f"{x.dtype} values (token ids)"
+    raise NnzooError(f"{' and '.join(asked).capitalize()} perturb real-valued inputs, but dataset "
+                     f"{name!r} gives {what}. Expected a dataset of real-valued inputs (images, "
+                     f"features, series); weight noise, L2 and dropout still apply here.")
 
 
 class _TrainingLoss(nn.Module):
@@ -77,13 +91,17 @@ class GradientLearner:
     cosine) with ``schedule_c`` and ``schedule_step``, ``loss`` (a name or a function; default
     by the data's task), ``clip_grad_norm``, ``device``, ``channels_last`` (default: on the CPU
     for convolutional networks) and ``compile`` (``torch.compile``; every step then has the same
-    shape, so the last partial batch of each epoch is left out).
+    shape, so the last partial batch of each epoch is left out). The step regularisers
+    ``input_noise``, ``input_dropout``, ``weight_noise`` and ``adversarial`` (FGSM) are
+    :mod:`nnzoo.train.regularise`'s; each is off at 0. ``second_run`` (fresh | continue) trains
+    again on training + validation data after early stopping (:mod:`nnzoo.train.second_run`).
     """
 
     TAKES = {"epochs": 10, "batch_size": 64, "lr": 1e-3, "optimizer": "adam", "momentum": 0.9,
              "weight_decay": 0.0, "schedule": "constant", "schedule_c": 1.0, "schedule_step": 10,
              "patience": None, "loss": None, "clip_grad_norm": None, "device": "auto",
-             "seed": 0, "channels_last": None, "compile": False}
+             "seed": 0, "channels_last": None, "compile": False, "input_noise": 0.0,
+             "input_dropout": 0.0, "weight_noise": 0.0, "adversarial": 0.0, "second_run": None}
     rule = "gradient descent"
 
     def __init__(self, model: nn.Module, data: DataBundle, *, epochs: int, seed: int, **settings):
@@ -105,6 +123,10 @@ class GradientLearner:
         check_input_fits(self.model, self.data.train, self.data.name)
         check_targets_fit(self.model, self.data.train, self.data.name, self.data.task, self.loss_fn)
         self._set_up()
+        self.regularisers = StepRegularisers(
+            self.generator, **{k: self.s.get(k) for k in REGULARISERS})
+        if self.regularisers.any:
+            refuse_regularising_inputs(self.regularisers, self.train.x, self.data.name)
 
     def _set_up(self) -> None:
         model, train, s = self.model, self.data.train, self.s
@@ -154,12 +176,9 @@ class GradientLearner:
 
     def _step(self, loss, outputs, y, tally: Tally, state, share: float = 1.0) -> None:
         """Descend on one batch's loss (times this rank's ``share`` of the global batch, under
-        torchrun) and count it (on the device: no host sync)."""
-        descend(self.optimizer, loss * share if share != 1.0 else loss, self.model,
-                self.s["clip_grad_norm"])
-        tally.add(loss, outputs, y)
-        self.step_losses.add(loss)
-        state.step_done()
+        torchrun) and count it."""
+        backward(self.optimizer, loss * share if share != 1.0 else loss)
+        self._update(loss, outputs, y, tally, state)
 
     def _end_epoch(self, tally: Tally) -> dict:
         """The epoch's training metrics (over every rank's slices) and learning rate; the
@@ -177,18 +196,51 @@ class GradientLearner:
                                     generator=self.generator, drop_last=self.drop_last):
             if augment is not None:  # the whole global batch: the generator stays in step
                 x = augment(x, self.generator)
+            if self.regularisers.any:  # the whole global batch, as augmentation
+                x = self.regularisers.inputs(x)
             share = 1.0
             if self.world_size > 1:
                 x, y, share = rank_slice(x, y, self.rank, self.world_size)
-            if self.custom_loss:
-                loss, outputs = self.step_model(x, y)
-            else:
-                outputs = call_model(self.step_model, x)
-                loss = self.loss_fn(outputs, y)
-            if len(y) == 0:  # a last batch smaller than the ranks: this one still joins in
-                loss = outputs.float().sum() * 0.0
-            self._step(loss, outputs, y, tally, state, share)
+            with self.regularisers.noisy_weights(self.model):  # the gradient is taken at w + σε
+                loss, outputs = self._objective(x, y)
+                if len(y) == 0:  # a last batch smaller than the ranks: this one still joins in
+                    loss = outputs.float().sum() * 0.0
+                backward(self.optimizer, loss * share if share != 1.0 else loss)
+            self._update(loss, outputs, y, tally, state)  # ... and applied to the clean w
         return self._end_epoch(tally)
+
+    def _loss(self, module, x, y):
+        """(J, outputs) of ``module`` (the model, or what wraps it for the step) on a batch."""
+        if self.custom_loss:
+            return module(x, y) if module is self.step_model else module.training_loss(x, y)
+        outputs = call_model(module, x)
+        return self.loss_fn(outputs, y), outputs
+
+    def _objective(self, x, y):
+        """(the loss to descend on, outputs on the clean x): J, or with ``adversarial`` ε the
+        FGSM objective ½J(x) + ½J(x + ε·sign(∇ₓJ)), both halves in one forward pass."""
+        if not self.regularisers.adversarial or len(y) == 0:
+            return self._loss(self.step_model, x, y)
+        x_adv = self.regularisers.adversarial_inputs(
+            self.model, lambda inputs: self._loss(self.model, inputs, y)[0], x)
+        n, both = len(y), torch.cat([x, x_adv])
+        if self.custom_loss:  # a mean over its batch: on both halves it is ½J(x) + ½J(x̃)
+            loss, outputs = self.step_model(both, torch.cat([y, y]))
+            return loss, outputs[:n]
+        outputs = call_model(self.step_model, both)
+        alpha = ADVERSARIAL_ALPHA
+        loss = alpha * self.loss_fn(outputs[:n], y) + (1 - alpha) * self.loss_fn(outputs[n:], y)
+        return loss, outputs[:n]
+
+    def _update(self, loss, outputs, y, tally: Tally, state) -> None:
+        """The optimizer's step on the gradients backward left (clipped first when asked), and
+        the batch counted (on the device: no host sync)."""
+        if self.s["clip_grad_norm"]:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.s["clip_grad_norm"])
+        self.optimizer.step()
+        tally.add(loss, outputs, y)
+        self.step_losses.add(loss)
+        state.step_done()
 
     def first_non_finite_step(self) -> int | None:
         return self.step_losses.first_non_finite()

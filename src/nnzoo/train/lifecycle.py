@@ -65,6 +65,7 @@ class FitResult:
     out: Path | None = None
     interrupted_in: int | None = None  # the epoch a signal stopped, if one did
     kept: str = "last"  # "best": early stopping put back its best epoch's weights
+    second_run: dict | None = None  # the second run's summary (nnzoo.train.second_run)
 
     @property
     def metrics(self) -> dict:
@@ -75,6 +76,8 @@ class FitResult:
                        samples_per_second=round(self.samples_per_second, 1))
         if self.interrupted_in is not None:
             summary["interrupted_in_epoch"] = self.interrupted_in
+        if self.second_run is not None:
+            summary["second_run"] = self.second_run
         return summary
 
 
@@ -153,7 +156,7 @@ def run(learner, *, epochs: int = 1, out=None, resume: bool = False, overwrite: 
             folder.discard_unstarted()
         raise
     finally:
-        if folder is not None:
+        if folder is not None and folder is not out:  # a RunFolder given stays its caller's
             folder.close()
 
 
@@ -310,12 +313,26 @@ def _refuse_finished(folder: RunFolder, saved: dict, epochs: int) -> None:
     if not isinstance(metrics, dict) or metrics.get("epochs") != saved["epoch"] \
             or "interrupted_in_epoch" in metrics:
         return
+    if _second_run_pending(folder, metrics):
+        return  # the first run is finished again (from its checkpoint), then the second goes on
     how = (f"stopped early after epoch {saved['epoch']} (no better validation loss for its "
            f"patience)" if saved["stopped_early"] else f"finished all {saved['epoch']} epochs")
     hint = "" if saved["stopped_early"] else \
         f"; to train it longer give more epochs, e.g. --epochs {saved['epoch'] + 10}"
     raise NnzooError(f"The run in {str(folder.path)!r} has already {how}: there is nothing to "
                      f"resume{hint}.")
+
+
+def _second_run_pending(folder: RunFolder, metrics: dict) -> bool:
+    """Whether the run asked for a second run (:mod:`nnzoo.train.second_run`) that has not
+    written its result."""
+    from nnzoo.run_config import read_config_file
+
+    try:
+        training = read_config_file(folder.file("config.json")).get("training", {})
+    except NnzooError:
+        return False
+    return bool(training.get("second_run")) and "second_run" not in metrics
 
 
 def _non_finite_error(state: TrainState, learner, problem: str, snapshot) -> NonFiniteError:

@@ -86,3 +86,28 @@ def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classi
     if confusion is not None:
         result["confusion"] = confusion.result()
     return result
+
+
+def evaluate_fgsm(model: nn.Module, split: Split, *, eps: float, task: str = "classify",
+                  loss=None, batch_size: int = 1024) -> dict:
+    """Loss and top-1 of ``model`` on ``split``'s inputs perturbed by the fast gradient sign
+    method, x + ε·sign(∇ₓJ(x, y)) (Goodfellow, Shlens & Szegedy 2015), each batch attacked
+    through the model in eval mode."""
+    from nnzoo.train.regularise import fgsm
+
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    split = split.to(device)
+    if not isinstance(split.x, torch.Tensor) or not split.x.is_floating_point():
+        raise NnzooError("The FGSM attack perturbs real-valued inputs; this split gives token ids "
+                         "or several input tensors. Expected images, features or series.")
+    loss_fn = get_loss(loss, task)
+    was_training = model.training
+    model.eval()
+    tally = Tally(device, classify=task in CLASSIFY_TASKS)
+    for x, y in iterate_batches(split, batch_size):
+        x_adv = fgsm(lambda inputs, y=y: loss_fn(call_model(model, inputs), y), x, eps)
+        with torch.no_grad():
+            out = call_model(model, x_adv)
+            tally.add(loss_fn(out, y), out, y)
+    model.train(was_training)
+    return tally.result()
