@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-VIEWS: tuple[str, ...] = ("filters", "maps", "gradients")
+VIEWS: tuple[str, ...] = ("filters", "maps", "gradients", "deconv")
 
 
 def add_parser(sub) -> None:
