@@ -71,8 +71,10 @@ SETTINGS = {
     "input_dropout": Range(whole=False, low=0, high=1, high_open=True),  # p must leave some
     "adversarial": Range(whole=False, low=0),  # FGSM's ε
 }
-CHOICES = {"second_run": ("fresh", "continue")}  # one of these (or null: none)
-SWITCHES = ("compile", "channels_last")  # true or false (or null: the default)
+CHOICES = {"second_run": ("fresh", "continue"),  # one of these (or null: the default)
+           "precision": ("auto", "32", "bf16", "fp16"),
+           "compile_mode": ("default", "reduce-overhead", "max-autotune")}
+SWITCHES = ("compile", "channels_last", "deterministic")  # true or false (or null: the default)
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -91,7 +93,7 @@ def check_setting(name: str, value, label: str | None = None) -> None:
             raise NnzooError(f"{label} must be true or false; got {value!r}.")
         return
     if name in CHOICES:
-        if value not in CHOICES[name]:
+        if str(value) not in CHOICES[name] or isinstance(value, bool):
             raise NnzooError(f"{label} must be one of {', '.join(CHOICES[name])}; got {value!r}.")
         return
     declared = SETTINGS.get(name)

@@ -6,7 +6,8 @@ from nnzoo.cli._options import add_model_options
 
 TRAINING_FLAGS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
                   "schedule_c", "patience", "clip_grad_norm", "device", "seed", "compile",
-                  "input_noise", "input_dropout", "weight_noise", "adversarial", "second_run")
+                  "input_noise", "input_dropout", "weight_noise", "adversarial", "second_run",
+                  "precision", "compile_mode", "deterministic")
 
 
 def add_parser(sub) -> None:
@@ -37,6 +38,14 @@ def add_parser(sub) -> None:
     g.add_argument("--compile", action="store_true", default=None,
                    help="train through torch.compile: the first epoch compiles (seconds to a "
                         "minute), later ones run faster; pays off on long runs")
+    g.add_argument("--compile-mode", choices=("default", "reduce-overhead", "max-autotune"),
+                   help="torch.compile's mode (implies --compile); reduce-overhead records CUDA "
+                        "graphs, which pays off for small models on a GPU")
+    g.add_argument("--precision", choices=("auto", "32", "bf16", "fp16"),
+                   help="arithmetic of the forward pass: 32, bf16 autocast, or fp16 autocast with "
+                        "loss scaling (default auto: bf16 on a GPU that has it, else 32)")
+    g.add_argument("--deterministic", action="store_true", default=None,
+                   help="deterministic kernels only, for bit-reproducible GPU runs (slower)")
     r = p.add_argument_group("regularisation (each off by default; see also --weight-decay, "
                              "--patience and the models' -o dropout=P)")
     r.add_argument("--input-noise", type=float, metavar="SIGMA",

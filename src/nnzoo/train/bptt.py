@@ -89,7 +89,7 @@ class BPTTLearner(GradientLearner):
     clipped to ``clip_grad_norm`` (default 1)."""
 
     TAKES = {key: value for key, value in GradientLearner.TAKES.items()
-             if key not in ("loss", "channels_last", "compile", "second_run",
+             if key not in ("loss", "channels_last", "compile", "compile_mode", "second_run",
                              *REGULARISERS)}
     TAKES.update(epochs=20, batch_size=16, lr=3e-3, clip_grad_norm=1.0, bptt=None)
     rule = "truncated back-propagation through time"
@@ -131,7 +131,8 @@ class BPTTLearner(GradientLearner):
         if self.columns.shape[1] > 2 * k:
             offset = int(torch.randint(0, k, (1,), generator=self.generator))
         for x, y in chunks(self.columns, k, offset):
-            loss, scores, carried = bptt_step(self.model, x, y, carried)
+            with self.precision.autocast():
+                loss, scores, carried = bptt_step(self.model, x, y, carried)
             self._step(loss, scores, y, tally, state)
         return self._end_epoch(tally)
 

@@ -21,15 +21,10 @@ from nnzoo.train.batches import iterate_batches, num_batches, rank_slice
 from nnzoo.train.checks import call_model, check_input_fits, check_targets_fit
 from nnzoo.train.metrics import Tally
 from nnzoo.train.optim import make_optimizer, make_schedule
+from nnzoo.train.precision import Precision, set_deterministic
 from nnzoo.train.regularise import ADVERSARIAL_ALPHA, StepRegularisers
 from nnzoo.train.regularise import NAMES as REGULARISERS
 from nnzoo.train.scoring import CLASSIFY_TASKS, evaluate, training_device
-
-
-def backward(opt, loss: torch.Tensor) -> None:
-    """∇J into each parameter's ``.grad``, the previous step's gradients cleared first."""
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
 
 
 def refuse_regularising_inputs(regularisers, x, name: str) -> None:
@@ -58,10 +53,12 @@ class _TrainingLoss(nn.Module):
         return self.model.training_loss(x, y)
 
 
-def _use_channels_last(model: nn.Module, x, device: torch.device) -> bool:
-    # Measured on a 2-core CPU: LeNet-5 trains ~1.5x faster with channels_last; no gain on GPU
-    # for such small models, so only the CPU path switches.
-    return (device.type == "cpu" and isinstance(x, torch.Tensor) and x.dim() == 4
+def _use_channels_last(model: nn.Module, x, device: torch.device, reduced: bool) -> bool:
+    # Measured on a 2-core CPU: LeNet-5 trains ~1.5x faster with channels_last. On a GPU it is
+    # what the tensor cores' bf16/fp16 convolutions read (NHWC), so there it goes with reduced
+    # precision; float32 on a GPU keeps the default layout (not measured: no GPU was lent).
+    return ((device.type == "cpu" or (device.type == "cuda" and reduced))
+            and isinstance(x, torch.Tensor) and x.dim() == 4
             and any(isinstance(m, nn.Conv2d) for m in model.modules()))
 
 
@@ -91,7 +88,9 @@ class GradientLearner:
     cosine) with ``schedule_c`` and ``schedule_step``, ``loss`` (a name or a function; default
     by the data's task), ``clip_grad_norm``, ``device``, ``channels_last`` (default: on the CPU
     for convolutional networks) and ``compile`` (``torch.compile``; every step then has the same
-    shape, so the last partial batch of each epoch is left out). The step regularisers
+    shape, so the last partial batch of each epoch is left out; ``compile_mode``
+    reduce-overhead uses CUDA graphs), ``precision`` (auto | 32 | bf16 | fp16:
+    :mod:`nnzoo.train.precision`) and ``deterministic``. The step regularisers
     ``input_noise``, ``input_dropout``, ``weight_noise`` and ``adversarial`` (FGSM) are
     :mod:`nnzoo.train.regularise`'s; each is off at 0. ``second_run`` (fresh | continue) trains
     again on training + validation data after early stopping (:mod:`nnzoo.train.second_run`).
@@ -101,7 +100,8 @@ class GradientLearner:
              "weight_decay": 0.0, "schedule": "constant", "schedule_c": 1.0, "schedule_step": 10,
              "patience": None, "loss": None, "clip_grad_norm": None, "device": "auto",
              "seed": 0, "channels_last": None, "compile": False, "input_noise": 0.0,
-             "input_dropout": 0.0, "weight_noise": 0.0, "adversarial": 0.0, "second_run": None}
+             "input_dropout": 0.0, "weight_noise": 0.0, "adversarial": 0.0, "second_run": None,
+             "precision": "auto", "deterministic": False, "compile_mode": None}
     rule = "gradient descent"
 
     def __init__(self, model: nn.Module, data: DataBundle, *, epochs: int, seed: int, **settings):
@@ -112,10 +112,13 @@ class GradientLearner:
         self.model = model.to(self.device)
         self.data = data.to(self.device)
         self.loss_fn = get_loss(settings["loss"], data.task)
+        self.precision = Precision(settings.get("precision"), self.device)
+        set_deterministic(bool(settings.get("deterministic")))
 
     def settings(self) -> dict:
         loss = self.s["loss"]
         return {**self.given, "device_used": str(self.device),
+                "precision_used": self.precision.name,
                 "loss": loss if isinstance(loss, (str, type(None))) else
                 getattr(loss, "__name__", "custom")}
 
@@ -136,7 +139,8 @@ class GradientLearner:
                                       else (0, 1))
         channels_last = s["channels_last"]
         if channels_last is None:
-            channels_last = _use_channels_last(model, train.x, self.device)
+            channels_last = _use_channels_last(model, train.x, self.device,
+                                               self.precision.reduced)
         if channels_last:
             model.to(memory_format=torch.channels_last)
             train = Split(train.x.contiguous(memory_format=torch.channels_last), train.y)
@@ -150,9 +154,10 @@ class GradientLearner:
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
             stepped = nn.parallel.DistributedDataParallel(stepped, device_ids=ids)
         self.step_model = stepped
-        compile = bool(s["compile"]) and custom_loss is None
+        compile = bool(s["compile"] or s.get("compile_mode")) and custom_loss is None
         if compile:
-            self.step_model = torch.compile(self.step_model, dynamic=False)
+            self.step_model = torch.compile(self.step_model, dynamic=False,
+                                            mode=s.get("compile_mode") or None)
         self._make_optimizer()
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self.drop_last = compile and len(train) >= s["batch_size"]
@@ -177,8 +182,13 @@ class GradientLearner:
     def _step(self, loss, outputs, y, tally: Tally, state, share: float = 1.0) -> None:
         """Descend on one batch's loss (times this rank's ``share`` of the global batch, under
         torchrun) and count it."""
-        backward(self.optimizer, loss * share if share != 1.0 else loss)
+        self._backward(loss * share if share != 1.0 else loss)
         self._update(loss, outputs, y, tally, state)
+
+    def _backward(self, loss) -> None:
+        """∇J into each parameter's ``.grad`` (scaled, in fp16), the last step's cleared first."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.precision.backward(loss)
 
     def _end_epoch(self, tally: Tally) -> dict:
         """The epoch's training metrics (over every rank's slices) and learning rate; the
@@ -202,10 +212,11 @@ class GradientLearner:
             if self.world_size > 1:
                 x, y, share = rank_slice(x, y, self.rank, self.world_size)
             with self.regularisers.noisy_weights(self.model):  # the gradient is taken at w + σε
-                loss, outputs = self._objective(x, y)
+                with self.precision.autocast():
+                    loss, outputs = self._objective(x, y)
                 if len(y) == 0:  # a last batch smaller than the ranks: this one still joins in
                     loss = outputs.float().sum() * 0.0
-                backward(self.optimizer, loss * share if share != 1.0 else loss)
+                self._backward(loss * share if share != 1.0 else loss)
             self._update(loss, outputs, y, tally, state)  # ... and applied to the clean w
         return self._end_epoch(tally)
 
@@ -235,9 +246,9 @@ class GradientLearner:
     def _update(self, loss, outputs, y, tally: Tally, state) -> None:
         """The optimizer's step on the gradients backward left (clipped first when asked), and
         the batch counted (on the device: no host sync)."""
-        if self.s["clip_grad_norm"]:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.s["clip_grad_norm"])
-        self.optimizer.step()
+        clip = self.s["clip_grad_norm"]
+        self.precision.step(self.optimizer, clip=(lambda: nn.utils.clip_grad_norm_(
+            self.model.parameters(), clip)) if clip else None)
         tally.add(loss, outputs, y)
         self.step_losses.add(loss)
         state.step_done()
@@ -246,21 +257,25 @@ class GradientLearner:
         return self.step_losses.first_non_finite()
 
     def validate(self) -> dict:
-        return evaluate(self.model, self.data.val, task=self.data.task, loss=self.loss_fn) \
-            if len(self.data.val) else {}
+        if not len(self.data.val):
+            return {}
+        with self.precision.autocast():
+            return evaluate(self.model, self.data.val, task=self.data.task, loss=self.loss_fn)
 
     def test(self) -> dict:
-        return evaluate(self.model, self.data.test, task=self.data.task, loss=self.loss_fn)
+        with self.precision.autocast():
+            return evaluate(self.model, self.data.test, task=self.data.task, loss=self.loss_fn)
 
     def state_dict(self) -> dict:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "generator": self.generator.get_state()}
+                "generator": self.generator.get_state(), "precision": self.precision.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         match_parameter_layouts(self.optimizer)
         self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
+        self.precision.load_state_dict(state.get("precision", {}))
 
 
 def _sum_over_ranks(tally: Tally) -> None:
