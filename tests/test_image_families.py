@@ -171,6 +171,24 @@ def test_nnzoo_train_says_it_chose_the_small_input_form(tmp_path, capsys):
     assert config["input_shape"] == [1, 28, 28]
 
 
+@pytest.mark.parametrize("family", ["mlp", "gru-classifier"])
+def test_a_resumed_or_retrained_run_reads_its_data_in_the_recorded_shape(family, data_dir,
+                                                                         tmp_path):
+    """An MLP's recorded in_features=784 (a GRU's input_size=28) is not the model's default
+    field: resuming or training its config.json again reads the images as the run did."""
+    out, options = tmp_path / "run", FAMILIES[family][0]
+    flags = [f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in options.items()]
+    common = ["--data-dir", data_dir, "--no-progress"]
+    assert main(["train", family, "--data", "mnist", "--epochs", "1", "--out", str(out),
+                 *sum((["-o", f] for f in flags), []), *common]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "2", *common]) == 0
+    assert main(["train", "--config", str(out / "config.json"), "--out", str(tmp_path / "again"),
+                 *common]) == 0
+    shapes = {json.loads((folder / "config.json").read_text())["input_shape"][0]
+              for folder in (out, tmp_path / "again")}
+    assert shapes == {784 if family == "mlp" else 28}
+
+
 # ---- the divergence warning --------------------------------------------------------------
 
 def _learner(num_classes, lr=0.1, model=None):

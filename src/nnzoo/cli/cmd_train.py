@@ -166,6 +166,9 @@ def run(args) -> int:
         check_model_options(name, model_options)  # before any data is loaded for it
         data_dir, config = args.data_dir or (file.get("data_dir") if same_data else None), None
         settings = resolve_training(args, entry, file.get("training") if same_model else None)
+        # a run's own config: its model and data as they were, so in the shape it recorded
+        recorded_shape = file.get("input_shape") if same_data and not args.option \
+            and not args.data_option else None
         from_file = {k for k in settings if getattr(args, k, None) is None}
         if args.out:
             folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
@@ -183,10 +186,11 @@ def run(args) -> int:
             name, model_options = config["model"], config.get("model_options", {})
             data_name, data_options = config["data"], config.get("data_options", {})
             data_dir = args.data_dir or config.get("data_dir")
+            recorded_shape = config.get("input_shape")
         torch.manual_seed(settings.get("seed", 0))
         model, data, model_options, data_name, data_options = build_model_and_data(
             name, model_options, data_name, data_options, data_dir,
-            say=lambda line: print(f"nnzoo: {line}", file=sys.stderr))
+            say=lambda line: print(f"nnzoo: {line}", file=sys.stderr), input_shape=recorded_shape)
         learner = learner_for(model)
         if args.resume:
             settings = {k: v for k, v in settings.items() if k in learner.TAKES}

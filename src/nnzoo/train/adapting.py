@@ -184,8 +184,10 @@ def class_options(accepted: dict, given: dict, num_classes: int | None) -> dict:
 
 
 def build_model_and_data(name: str, model_options: dict, data_name: str | None,
-                         data_options: dict, data_dir: str | None, say=None):
-    """Model ``name`` and its data, each fitted to the other (module docstring).
+                         data_options: dict, data_dir: str | None, say=None, input_shape=None):
+    """Model ``name`` and its data, each fitted to the other (module docstring). With
+    ``input_shape``, the one a run recorded (a resumed run, a run's config.json trained again),
+    the model is built with ``model_options`` as they are and the data read in that shape.
 
     Returns ``(model, data, model_options, data_name, data_options)``: the model, the data, and
     the options and dataset as a run records them, so that they can be built again. ``say``, a
@@ -203,6 +205,13 @@ def build_model_and_data(name: str, model_options: dict, data_name: str | None,
     entry = nnzoo.get_entry(name)
     data_name = dataset_for_task(entry.task, data_name or entry.dataset)
     data_options = binary_data_options(name, entry, model_options, data_name, data_options)
+    if input_shape is not None:  # as recorded: nothing to find out
+        data = nnzoo.load_dataset(data_name, input_shape=tuple(input_shape), data_dir=data_dir,
+                                  **data_options)
+        refuse_data_of_another_task(name, entry.task, data_name, data.task)
+        model = nnzoo.create(name, **model_options)
+        check_input_fits(model, data.train, data_name)
+        return model, data, dict(model_options), data_name, data_options
     accepted = entry.options()
     if entry.task != "reconstruct":
         accepted.pop("visible", None)  # a Boltzmann machine's visible units are its own choice
