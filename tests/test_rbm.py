@@ -110,3 +110,22 @@ def test_nnzoo_train_rbm_writes_a_run(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "rbm", "--epochs", "2", "--out", str(out), "--no-progress"]) == 0
     assert (out / "metrics.json").exists() and (out / "reconstructions.png").exists()
+
+
+def test_cd1_runs_on_the_device_it_is_given_with_a_generator_there(tmp_path):
+    """The RBM learner takes --device: model, data and generator move there (a CUDA GPU when
+    there is one under auto); on the CPU the run is the one it always was, and it resumes."""
+    import json
+
+    from nnzoo.cli.main import main
+
+    common = ["--no-progress", "--epochs", "2", "-o", "hidden=8"]
+    assert main(["train", "rbm", "--device", "cpu", "--out", str(tmp_path / "a"), *common]) == 0
+    training = json.loads((tmp_path / "a" / "config.json").read_text())["training"]
+    assert (training["device"], training["device_used"]) == ("cpu", "cpu")
+    assert main(["train", "rbm", "--out", str(tmp_path / "b"), *common]) == 0  # auto
+    a, _ = nnzoo.load(tmp_path / "a")
+    b, _ = nnzoo.load(tmp_path / "b")
+    if not torch.cuda.is_available():
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                     b.state_dict().values()))

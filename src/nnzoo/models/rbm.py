@@ -116,7 +116,8 @@ class RBM(nn.Module):
         """``n`` fantasies: ``steps`` Gibbs steps from random binary visible states (or from
         ``start``); returns the last step's visible probabilities (n, V)."""
         generator = make_generator(generator)
-        v = (torch.bernoulli(torch.full((n, self.visible), 0.5), generator=generator)
+        v = (torch.bernoulli(torch.full((n, self.visible), 0.5, device=self.weight.device),
+                             generator=generator)
              if start is None else self._rows(start).clone())
         p = v
         for _ in range(steps):
@@ -177,10 +178,11 @@ class RBM(nn.Module):
     def learn_epoch(self, x: torch.Tensor, *, lr: float, k: int, batch_size: int, momentum: float,
                     weight_decay: float, generator, velocity: list[torch.Tensor]) -> float:
         """One epoch of CD-k over the rows of ``x`` (N, V) in a shuffled order; ``velocity``
-        (the momentum buffers of W, b, c) is updated in place. The reconstruction error."""
+        (the momentum buffers of W, b, c) is updated in place. The reconstruction error, summed
+        on the device and read once. ``generator`` lives on the device of ``x`` (or is None)."""
         W, b, c = self.weight.data, self.visible_bias.data, self.hidden_bias.data
-        order = torch.randperm(len(x), generator=generator)
-        total = 0.0
+        order = torch.randperm(len(x), generator=generator, device=x.device)
+        total = x.new_zeros(())
         for start in range(0, len(x), batch_size):
             v0 = x[order[start:start + batch_size]]  # (B, V) data
             ph0 = self.hidden_probs(v0)  # (B, H) positive statistics
@@ -188,7 +190,7 @@ class RBM(nn.Module):
             for step in range(k):
                 vk = self.visible_probs(h)  # (B, V)
                 if step == 0:
-                    total += ((v0 - vk) ** 2).sum().item()
+                    total += ((v0 - vk) ** 2).sum()
                 if step < k - 1:
                     vk = torch.bernoulli(vk, generator=generator)
                 phk = self.hidden_probs(vk)  # (B, H) negative statistics
@@ -200,7 +202,7 @@ class RBM(nn.Module):
                 vel.mul_(momentum).add_(grad, alpha=lr)
                 param.add_(vel)
         self.epochs_trained += 1
-        return total / x.numel()
+        return total.item() / x.numel()
 
 
 def all_binary(n: int) -> torch.Tensor:

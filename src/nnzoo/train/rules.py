@@ -163,11 +163,24 @@ class RBFLearner(_Rule):
 
 
 class RBMLearner(_Rule):
-    """Contrastive divergence (CD-1) with momentum and weight decay, Hinton's (2010) guide."""
+    """Contrastive divergence (CD-1) with momentum and weight decay, Hinton's (2010) guide, on
+    ``device`` (auto: a CUDA GPU when there is one), with the model, the data and the generator
+    there."""
 
     TAKES = {"epochs": 30, "lr": 0.1, "batch_size": 20, "momentum": 0.5, "weight_decay": 1e-4,
-             "seed": 0}
+             "seed": 0, "device": "auto"}
     rule = "contrastive divergence (CD-1)"
+
+    def __init__(self, model, data, *, epochs: int, seed: int, device="auto", **settings):
+        from nnzoo.train.scoring import resolve_device
+
+        super().__init__(model, data, epochs=epochs, seed=seed, device=device, **settings)
+        self.device = resolve_device(device)
+        self.model, self.data = model.to(self.device), data.to(self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+
+    def settings(self) -> dict:
+        return {**super().settings(), "device_used": str(self.device)}
 
     def prepare(self) -> None:
         self.x = self.model._rows(self.data.train.x)
