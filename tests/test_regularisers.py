@@ -182,9 +182,15 @@ def test_continued_second_run_stops_below_the_best_validation_loss(tmp_path):
     assert "val_loss" not in history[-1]  # the validation data were training data
 
 
-def test_second_run_needs_early_stopping():
+def test_second_run_needs_early_stopping(tmp_path, capsys):
     with pytest.raises(NnzooError, match="needs early stopping: give patience"):
         nnzoo.fit(_model(), _data(), epochs=1, progress=None, second_run="fresh")
+    from nnzoo.cli.main import main
+
+    assert main(["train", "mlp", "--second-run", "continue", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "needs early stopping" in err and "training mlp" not in err  # refused before the data
+    assert not (tmp_path / "r").exists()
 
 
 def test_an_interrupted_second_run_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):

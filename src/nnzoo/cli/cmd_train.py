@@ -141,6 +141,7 @@ def run(args) -> int:
         refuse_unknown_settings,
     )
     from nnzoo.train.lifecycle import TrainingInterrupted, refuse_finished_run
+    from nnzoo.train.second_run import check_second_run
 
     check_settings({k: getattr(args, k, None) for k in TRAINING_FLAGS}, flag_names=True)
     # under torchrun, join the process group first: then only rank 0 opens the run folder
@@ -170,6 +171,7 @@ def run(args) -> int:
         recorded_shape = file.get("input_shape") if same_data and not args.option \
             and not args.data_option else None
         from_file = {k for k in settings if getattr(args, k, None) is None}
+        check_second_run(settings.get("second_run"), settings.get("patience"))  # before the data
         if args.out:
             folder = RunFolder(args.out, overwrite=args.overwrite)  # refuses another run's folder
         else:
