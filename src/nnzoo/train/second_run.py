@@ -104,6 +104,7 @@ def train_second_run(mode: str, first, model, data: DataBundle, *, make_learner,
                        reached_target=bool(result.history[-1]["loss"] < target))
     if folder is not None:
         summary["folder"] = FOLDER
+    if folder is not None and folder.active:  # rank 0 of a torchrun writes the run
         metrics = json.loads(folder.file("metrics.json").read_text())
         folder.write_json("metrics.json", {**metrics, "second_run": summary})
     return summary
