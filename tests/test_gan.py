@@ -158,3 +158,21 @@ def test_cli_trains_a_gan_draws_samples_not_a_confusion_matrix_and_evaluates_it(
     evaluated = json.loads(capsys.readouterr().out)
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert evaluated[key] == pytest.approx(metrics[f"test_{key}"], rel=1e-4)
+
+
+@pytest.mark.parametrize("precision, dtype", [("bf16", torch.bfloat16), ("fp16", torch.float16)])
+def test_both_networks_step_in_reduced_precision(tiny_digits, precision, dtype):
+    """--precision for the GAN: G and D run under autocast (fp16: a loss scale for each), the
+    weights stay float32, and every weight moves in four steps (fp16 skips a step whose
+    gradients overflowed at the first loss scale, 2^16, and halves it)."""
+    torch.manual_seed(0)
+    model = nnzoo.create("gan")
+    seen = set()
+    for net in (model.generator, model.discriminator):
+        net.register_forward_hook(lambda m, i, out: seen.add(out.dtype) if m.training else None)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = fit_gan(model, tiny_digits, epochs=1, batch_size=16, progress=False, device="cpu",
+                     precision=precision)
+    assert seen == {dtype} and all(p.dtype == torch.float32 for p in model.parameters())
+    assert all(not torch.equal(before[n], p) for n, p in model.named_parameters())
+    assert 0 < result.history[0]["d_real"] < 1

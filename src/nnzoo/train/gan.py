@@ -58,26 +58,31 @@ def gan_losses(model, x: torch.Tensor, z: torch.Tensor):
 class GANLearner:
     """Algorithm 1 of Goodfellow et al. with k = 1: per batch a D step, then a G step, each by
     Adam with β1 = ``beta1`` (DCGAN's 0.5). Settings: ``epochs``, ``batch_size``, ``lr``,
-    ``beta1``, ``seed``, ``device``, ``sample_every`` (epochs between sample grids; default
-    about a dozen grids per run, and always the last epoch)."""
+    ``beta1``, ``seed``, ``device``, ``precision`` (auto | 32 | bf16 | fp16, as for gradient
+    descent; under fp16 each network's step has its own loss scale), ``sample_every`` (epochs
+    between sample grids; default about a dozen grids per run, and always the last epoch)."""
 
     TAKES = {"epochs": 60, "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "seed": 0,
-             "device": "auto", "sample_every": None}
+             "device": "auto", "sample_every": None, "precision": "auto"}
     rule = "non-saturating GAN"
     task = "generate"
 
     def __init__(self, model, data: DataBundle, *, epochs: int, seed: int, batch_size: int,
-                 lr: float, beta1: float, device, sample_every):
+                 lr: float, beta1: float, device, sample_every, precision="auto"):
+        from nnzoo.train.precision import Precision
+
         self.device = training_device(device)
+        self.d_precision, self.g_precision = (Precision(precision, self.device) for _ in "dg")
         self.model, self.data = model.to(self.device), data
         self.epochs, self.seed, self.batch_size, self.lr, self.beta1 = epochs, seed, batch_size, lr, beta1
         self.given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "beta1": beta1,
-                      "seed": seed, "device": device, "sample_every": sample_every}
+                      "seed": seed, "device": device, "sample_every": sample_every,
+                      "precision": precision}
         self.every = sample_every or max(1, epochs // 12)
 
     def settings(self) -> dict:
         return {"trainer": "gan", "optimizer": "adam", "loss": self.rule, **self.given,
-                "device_used": str(self.device)}
+                "device_used": str(self.device), "precision_used": self.d_precision.name}
 
     def prepare(self) -> None:
         model, device = self.model, self.device
@@ -109,17 +114,20 @@ class GANLearner:
         for step in range(self.steps_per_epoch):
             x = self.real[order[step * m:(step + 1) * m]]  # (m, C, S, S)
             z = model.noise(m, self.generator)  # (m, z_dim)
-            fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
+            with self.d_precision.autocast():
+                fake, d_loss, real_logit, fake_logit = gan_losses(model, x, z)
             self.d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.d_opt.step()
-            gen_logit = model.discriminator(fake)  # the updated D judges the same samples
-            g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
+            self.d_precision.backward(d_loss)
+            self.d_precision.step(self.d_opt)
+            with self.g_precision.autocast():
+                gen_logit = model.discriminator(fake)  # the updated D judges the same samples
+                g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
             self.g_opt.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.g_opt.step()
-            sums += torch.stack([g_loss, d_loss, torch.sigmoid(real_logit).mean(),
-                                 torch.sigmoid(fake_logit).mean()]).detach()
+            self.g_precision.backward(g_loss)
+            self.g_precision.step(self.g_opt)
+            sums += torch.stack([g_loss.float(), d_loss.float(),
+                                 torch.sigmoid(real_logit).mean().float(),
+                                 torch.sigmoid(fake_logit).mean().float()]).detach()
             state.step_done()
         g, d, d_real, d_fake = (sums / self.steps_per_epoch).tolist()  # one host sync per epoch
         epoch = state.epoch + 1
@@ -135,12 +143,17 @@ class GANLearner:
 
     def state_dict(self) -> dict:
         return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
-                "generator": self.generator.get_state()}
+                "generator": self.generator.get_state(),
+                "precision": {"d": self.d_precision.state_dict(),
+                              "g": self.g_precision.state_dict()}}
 
     def load_state_dict(self, state: dict) -> None:
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
         self.generator.set_state(state["generator"])
+        scales = state.get("precision", {})
+        self.d_precision.load_state_dict(scales.get("d", {}))
+        self.g_precision.load_state_dict(scales.get("g", {}))
 
     def curves(self, result, title):
         from nnzoo.explain.reconstructions import plot_gan_curves
