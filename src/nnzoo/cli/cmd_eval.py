@@ -30,7 +30,7 @@ def run(args) -> int:
     import json
 
     import nnzoo
-    from nnzoo.runs import load_run, run_input_shape
+    from nnzoo.runs import load_run, load_run_data, run_input_shape
     from nnzoo.settings import check_setting
     from nnzoo.train import evaluate
     from nnzoo.train.checks import check_input_fits, check_targets_fit
@@ -43,10 +43,9 @@ def run(args) -> int:
     model, config = load_run(args.run_path)
     data_name = args.data or config.get("data")
     input_shape = run_input_shape(config)
-    # the folder the run's data came from, unless --data-dir says otherwise
-    data_dir = args.data_dir or (config.get("data_dir") if data_name == config.get("data") else None)
-    data = nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=data_dir,
-                              **config.get("data_options", {}) if data_name == config.get("data") else {})
+    # the run's own data as it was trained on them (from --data-dir if given), or another set
+    data = load_run_data(config, args.data_dir, input_shape) if data_name == config.get("data") \
+        else nnzoo.load_dataset(data_name, input_shape=input_shape, data_dir=args.data_dir)
     split = getattr(data, args.split)
     task = config.get("task") or data.task
     if task != "associative-memory":  # recall checks its patterns itself, with a closer message

@@ -38,17 +38,13 @@ def add_parser(sub) -> None:
 
 def load_inputs(args, config):
     """(x (N, C, H, W), a caption): the one --input, else the test split's first --samples."""
-    import nnzoo
     from nnzoo.cli.show_maps import load_input
-    from nnzoo.runs import run_input_shape
+    from nnzoo.runs import load_run_data
 
     if args.input is not None:
         x, caption, _ = load_input(args, config)
         return x, caption
-    data = nnzoo.load_dataset(config["data"], input_shape=run_input_shape(config),
-                              data_dir=args.data_dir or config.get("data_dir"),
-                              **config.get("data_options", {}))
-    x = data.test.x[:args.samples]
+    x = load_run_data(config, args.data_dir).test.x[:args.samples]
     return x, f"{len(x)} test images of {config['data']}"
 
 

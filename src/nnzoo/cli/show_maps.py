@@ -24,18 +24,15 @@ def load_input(args, config):
     """(x (1, C, H, W) shaped for the model, a caption, a file-name tag)."""
     from pathlib import Path
 
-    import nnzoo
     from nnzoo.data._shaping import fit_images
     from nnzoo.data.own_images import FORMS, prepare_for_run, read_image
     from nnzoo.errors import NnzooError
     from nnzoo.explain.predictions import dataset_of_run
-    from nnzoo.runs import run_input_shape
+    from nnzoo.runs import load_run_data, run_input_shape
 
     input_shape = run_input_shape(config)
     if args.input.lstrip("-").isdigit():
-        data = nnzoo.load_dataset(config["data"], input_shape=input_shape,
-                                  data_dir=args.data_dir or config.get("data_dir"),
-                                  **config.get("data_options", {}))
+        data = load_run_data(config, args.data_dir, input_shape)
         index, n = int(args.input), len(data.test)
         if not 0 <= index < n:
             raise NnzooError(f"--input {index} is outside the test split of {config['data']!r} "

@@ -34,14 +34,12 @@ def dataset_of_run(config: dict, input_shape, data_dir=None):
     """The run's dataset as far as reading pictures needs it (``name``, ``class_names``,
     ``num_classes``, ``info`` with the pixel range and standardisation): as training recorded
     it in the config, or, for a run from before nnzoo recorded it, loaded from its files."""
-    import nnzoo
+    from nnzoo.runs import load_run_data
 
     recorded = config.get("data_description")
     if recorded:
         return SimpleNamespace(**recorded)
-    return nnzoo.load_dataset(config["data"], input_shape=input_shape,
-                              data_dir=data_dir or config.get("data_dir"),
-                              **config.get("data_options", {}))
+    return load_run_data(config, data_dir, input_shape)
 
 
 def top_classes(model, x, names: list[str], k: int) -> list[tuple[str, float | None]]:

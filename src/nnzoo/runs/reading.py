@@ -54,6 +54,16 @@ def run_input_shape(config: dict) -> tuple[int, ...]:
     return tuple(config.get("input_shape") or nnzoo.get_entry(config["model"]).input_shape)
 
 
+def load_run_data(config: dict, data_dir=None, input_shape=None):
+    """The dataset a run was trained on, loaded as it was: its name, options and input shape
+    (``input_shape`` when given), from ``data_dir`` or else the folder the run recorded."""
+    import nnzoo
+
+    return nnzoo.load_dataset(config["data"], input_shape=input_shape or run_input_shape(config),
+                              data_dir=data_dir or config.get("data_dir"),
+                              **config.get("data_options", {}))
+
+
 def load_run(path):
     """Rebuild the model of a run folder (or weights file) with its trained weights.
 
