@@ -224,3 +224,18 @@ def test_an_interrupted_second_run_resumes_to_the_uninterrupted_weights(tmp_path
     metrics = json.loads((tmp_path / "cut" / "metrics.json").read_text())
     assert metrics["second_run"]["epochs"] == \
         json.loads((tmp_path / "whole" / "metrics.json").read_text())["second_run"]["epochs"]
+
+
+def test_nnzoo_eval_attack_fgsm_reports_accuracy_under_attack(tmp_path, capsys):
+    from nnzoo.cli.main import main
+
+    for model in ("mlp", "perceptron"):
+        assert main(["train", model, "--epochs", "2", "--out", str(tmp_path / model),
+                     "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "mlp"), "--attack", "fgsm", "--eps", "0.3", "--json",
+                 "--no-per-class"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["fgsm_eps"] == 0.3 and scores["fgsm_top1"] < scores["top1"] - 0.1
+    assert main(["eval", str(tmp_path / "perceptron"), "--attack", "fgsm"]) == 2
+    assert "has none to follow" in capsys.readouterr().err

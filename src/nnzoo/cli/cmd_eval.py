@@ -94,13 +94,8 @@ def run(args) -> int:
 
 def attacked(model, split, task: str, args) -> dict:
     """The metrics under ``--attack`` (``fgsm_top1``, ``fgsm_loss``) and its ``fgsm_eps``."""
-    from nnzoo.errors import NnzooError
-    from nnzoo.train.scoring import decides_by_own_rule, evaluate_fgsm
+    from nnzoo.train.scoring import evaluate_fgsm
 
-    if task not in ("classify", "regress") or decides_by_own_rule(model, split, task):
-        raise NnzooError(f"--attack {args.attack} perturbs inputs along the gradient of a "
-                         f"classifier's or regressor's loss; this run's model ({task}) has none "
-                         f"to follow. Attack a run trained by gradient descent.")
     under = evaluate_fgsm(model, split, eps=args.eps, task=task, batch_size=args.batch_size)
     return {"fgsm_eps": args.eps, **{f"fgsm_{k}": v for k, v in under.items()}}
 

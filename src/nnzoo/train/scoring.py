@@ -50,11 +50,14 @@ def decides_by_own_rule(model: nn.Module, split: Split, task: str) -> bool:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classify", loss=None,
-             batch_size: int = 1024, device=None, confusion_classes: int | None = None) -> dict:
+             batch_size: int = 1024, device=None, confusion_classes: int | None = None,
+             perturb=None) -> dict:
     """Loss (and top-1 / top-5 for classification) of ``model`` on ``split``.
 
     With ``confusion_classes=K`` the result also holds ``"confusion"``, a K x K tensor of
     counts (rows the true class, columns the predicted one) from the same pass over the data.
+    ``perturb(x, y) -> x`` (an attack: :func:`evaluate_fgsm`) changes each batch's inputs
+    before the model sees them.
     """
     if isinstance(split, DataBundle):
         task, split = split.task, split.test
@@ -79,6 +82,8 @@ def evaluate(model: nn.Module, split: Split | DataBundle, *, task: str = "classi
             if isinstance(x, torch.Tensor) and x.dim() == 4 and \
                     next(model.parameters()).is_contiguous(memory_format=torch.channels_last):
                 x = x.contiguous(memory_format=torch.channels_last)
+            if perturb is not None:
+                x = perturb(x, y)
             out = call_model(model, x)
             tally.add(loss_fn(out, y), out, y)
         result = tally.result()
@@ -95,19 +100,16 @@ def evaluate_fgsm(model: nn.Module, split: Split, *, eps: float, task: str = "cl
     through the model in eval mode."""
     from nnzoo.train.regularise import fgsm
 
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    split = split.to(device)
+    if task not in ("classify", "regress") or decides_by_own_rule(model, split, task):
+        raise NnzooError(f"The FGSM attack perturbs inputs along the gradient of a classifier's "
+                         f"or regressor's loss; this model ({task}) has none to follow. Attack a "
+                         f"model trained by gradient descent.")
     if not isinstance(split.x, torch.Tensor) or not split.x.is_floating_point():
         raise NnzooError("The FGSM attack perturbs real-valued inputs; this split gives token ids "
                          "or several input tensors. Expected images, features or series.")
     loss_fn = get_loss(loss, task)
-    was_training = model.training
-    model.eval()
-    tally = Tally(device, classify=task in CLASSIFY_TASKS)
-    for x, y in iterate_batches(split, batch_size):
-        x_adv = fgsm(lambda inputs, y=y: loss_fn(call_model(model, inputs), y), x, eps)
-        with torch.no_grad():
-            out = call_model(model, x_adv)
-            tally.add(loss_fn(out, y), out, y)
-    model.train(was_training)
-    return tally.result()
+
+    def attack(x, y):
+        return fgsm(lambda inputs: loss_fn(call_model(model, inputs), y), x, eps)
+
+    return evaluate(model, split, task=task, loss=loss_fn, batch_size=batch_size, perturb=attack)
