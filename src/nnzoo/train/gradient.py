@@ -32,7 +32,7 @@ def refuse_regularising_inputs(regularisers, x, name: str) -> None:
     sequence-to-sequence pair) are refused, naming the regularisers asked for."""
     if isinstance(x, torch.Tensor) and x.is_floating_point():
         return
-    asked = [f"{k.replace('_', ' ')}" for k in ("input_noise", "input_dropout", "adversarial")
+    asked = [k.replace("_", " ") for k in ("input_noise", "input_dropout", "adversarial")
              if getattr(regularisers, k)]
     if not asked:
         return

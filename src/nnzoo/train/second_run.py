@@ -23,7 +23,6 @@ import torch
 from nnzoo.data import DataBundle, Split
 from nnzoo.errors import NnzooError
 
-MODES = ("fresh", "continue")
 FOLDER = "second_run"
 
 
@@ -62,8 +61,6 @@ def train_second_run(mode: str, first, model, data: DataBundle, *, make_learner,
     from nnzoo.runs.folder import CHECKPOINT
     from nnzoo.train.lifecycle import run
 
-    if mode not in MODES:
-        raise NnzooError(f"second_run must be one of {', '.join(MODES)}; got {mode!r}.")
     history = first.history
     target = None
     if mode == "fresh":
