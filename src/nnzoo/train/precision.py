@@ -21,17 +21,16 @@ from contextlib import nullcontext
 
 import torch
 
-from nnzoo.errors import NnzooError
+from nnzoo.settings import check_setting
 
-CHOICES = ("auto", "32", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_precision(precision, device: torch.device) -> str:
-    """"32", "bf16" or "fp16" for ``precision`` (one of CHOICES, or 32 as a number) on ``device``."""
+    """"32", "bf16" or "fp16" for ``precision`` (auto, 32, bf16 or fp16; 32 also as a number)
+    on ``device``."""
+    check_setting("precision", precision)
     precision = str(precision if precision is not None else "auto")
-    if precision not in CHOICES:
-        raise NnzooError(f"precision must be one of {', '.join(CHOICES)}; got {precision!r}.")
     if precision != "auto":
         return precision
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
