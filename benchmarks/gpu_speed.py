@@ -39,6 +39,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -51,12 +52,21 @@ RESULTS = Path(__file__).parent / "results" / "gpu_speed.json"
 SEED = 0
 QUICK_SAMPLES = 256  # training samples per case under --quick
 
-# name: (model, model options, data, epochs, batch size, lr, target test top-1 or None)
+class Case(NamedTuple):
+    model: str
+    options: dict
+    data: str
+    epochs: int
+    batch_size: int
+    lr: float
+    target: float | None  # the test top-1 to time, or None (random labels: throughput only)
+
+
 CASES = {
-    "lenet5": ("lenet5", {}, "fashion-mnist", 10, 256, 2e-3, 0.90),
-    "resnet20": ("resnet20", {}, "fashion-mnist", 15, 256, 2e-3, 0.93),
-    "lstm": ("rnn-classifier", {"cell": "lstm"}, "fashion-mnist", 10, 256, 2e-3, 0.88),
-    "resnet20-cifar-shaped": ("resnet20", {}, "cifar-shaped", 3, 512, 2e-3, None),
+    "lenet5": Case("lenet5", {}, "fashion-mnist", 10, 256, 2e-3, 0.90),
+    "resnet20": Case("resnet20", {}, "fashion-mnist", 15, 256, 2e-3, 0.93),
+    "lstm": Case("rnn-classifier", {"cell": "lstm"}, "fashion-mnist", 10, 256, 2e-3, 0.88),
+    "resnet20-cifar-shaped": Case("resnet20", {}, "cifar-shaped", 3, 512, 2e-3, None),
 }
 
 
@@ -69,7 +79,7 @@ def load_case(name: str, data_dir, quick: bool):
     """The model (built for the data, as `nnzoo train` builds it) and the data of one case."""
     from nnzoo.train.adapting import build_model_and_data
 
-    model_name, options, data_name, *_ = CASES[name]
+    model_name, options, data_name = CASES[name][:3]
     torch.manual_seed(SEED)
     if data_name == "cifar-shaped":
         n = QUICK_SAMPLES if quick else 50_000
@@ -106,33 +116,36 @@ class EpochClock:
         self.test, self.device, self.top1, self.events = test, device, [], []
 
     def on_epoch_end(self, state) -> None:
+        self.record(state.model)
+
+    def record(self, model) -> None:
         if self.device.type == "cuda":
             event = torch.cuda.Event(enable_timing=True)
             event.record()
             self.events.append(event)
-        self.top1.append(nnzoo.evaluate(state.model, self.test)["top1"])
+        self.top1.append(nnzoo.evaluate(model, self.test)["top1"])
 
 
-def run_nnzoo(model, data, case, device, precision, compile_mode) -> dict:
-    _, _, _, epochs, batch, lr, _ = case
+def run_nnzoo(model, data, case: Case, device, precision, compile_mode) -> dict:
     clock = EpochClock(data.test, device)
-    result = nnzoo.fit(model, data, epochs=epochs, batch_size=batch, lr=lr, device=str(device),
+    result = nnzoo.fit(model, data, epochs=case.epochs, batch_size=case.batch_size, lr=case.lr,
+                       device=str(device),
                        precision=precision, compile_mode=compile_mode, progress=None,
                        callbacks=[clock], seed=SEED)
     seconds = [row["seconds"] for row in result.history]
     return _summary(seconds, len(data.train), clock, result.test["top1"], compiled=bool(compile_mode))
 
 
-def run_plain(model, data, case, device) -> dict:
+def run_plain(model, data, case: Case, device) -> dict:
     """The plain loop: DataLoader from host memory, float32, loss.item() every step."""
-    _, _, _, epochs, batch, lr, _ = case
     model = model.to(device)
-    loader = DataLoader(TensorDataset(data.train.x.cpu(), data.train.y.cpu()), batch_size=batch,
+    loader = DataLoader(TensorDataset(data.train.x.cpu(), data.train.y.cpu()),
+                        batch_size=case.batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(SEED),
                         pin_memory=device.type == "cuda")
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=case.lr)
     clock, seconds = EpochClock(data.test.to(device), device), []
-    for _ in range(epochs):
+    for _ in range(case.epochs):
         model.train()
         start = time.perf_counter()
         for x, y in loader:
@@ -144,7 +157,7 @@ def run_plain(model, data, case, device) -> dict:
             loss.item()
         seconds.append(time.perf_counter() - start)
         model.eval()
-        clock.on_epoch_end(type("State", (), {"model": model})())
+        clock.record(model)
     return _summary(seconds, len(data.train), clock, clock.top1[-1], compiled=False)
 
 
@@ -204,9 +217,7 @@ def main() -> int:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name in args.cases.split(","):
         model0, data, source = load_case(name, args.data_dir, args.quick)
-        case = list(CASES[name])
-        if args.quick:
-            case[3], case[4] = 2, 64
+        case = CASES[name]._replace(epochs=2, batch_size=64) if args.quick else CASES[name]
         runs = {"nnzoo": [], "plain": []}
         for repeat in range(repeats):
             order = ("nnzoo", "plain") if repeat % 2 == 0 else ("plain", "nnzoo")
@@ -215,7 +226,7 @@ def main() -> int:
                 runs[path].append(run_nnzoo(model, data, case, device, args.precision,
                                             args.compile_mode) if path == "nnzoo"
                                   else run_plain(model, data, case, device))
-        target = case[6]
+        target = case.target
         rows = {path: {"samples_per_second": spread([r["steady_samples_per_second"] for r in rs]),
                        "time_to_target": spread([time_to_target(r, target) for r in rs]),
                        "compile_seconds": spread([r.get("compile_seconds") for r in rs]),
@@ -224,8 +235,8 @@ def main() -> int:
                 for path, rs in runs.items()}
         ratios = [a["steady_samples_per_second"] / b["steady_samples_per_second"]
                   for a, b in zip(runs["nnzoo"], runs["plain"])]
-        report["cases"][name] = {"data": source, "target": target, "epochs": case[3],
-                                 "batch_size": case[4], "ratio": spread(ratios), **rows}
+        report["cases"][name] = {"data": source, "target": target, "epochs": case.epochs,
+                                 "batch_size": case.batch_size, "ratio": spread(ratios), **rows}
         lines.append(_row(name, source, rows, spread(ratios)))
         print(lines[-1], file=sys.stderr)
     print("\n".join(lines))
