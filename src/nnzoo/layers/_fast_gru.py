@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from nnzoo.layers._fast_lstm import gate_views, sigmoid_derivative
+from nnzoo.layers._fast_lstm import contiguous, gate_views, sigmoid_derivative, sizes_of
 from nnzoo.layers._fast_rnn import (
     WORKSPACE,
     GiveBack,
@@ -33,6 +33,7 @@ from nnzoo.layers._fast_rnn import (
     running_rows,
     tanh_from_doubled,
 )
+from nnzoo.layers._native import loops_for
 
 
 class GRUSequence(torch.autograd.Function):
@@ -49,20 +50,25 @@ class GRUSequence(torch.autograd.Function):
         hh = WORKSPACE.take(x, steps, batch, 3 * hidden)                 # hh_r, hh_z, 2hh_n
         n_all = WORKSPACE.take(x, steps, batch, hidden)
         out = new_buffer(x, schedule, steps, batch, hidden)
-        RZ = per_step(xs[..., :2 * hidden], schedule)
-        (R, Z, XN), (_, _, HN) = gate_views(xs, 3, schedule), gate_views(hh, 3, schedule)
-        HH, HRZ = per_step(hh, schedule), per_step(hh[..., :2 * hidden], schedule)
-        N, OUT = per_step(n_all, schedule), per_step(out, schedule)
-        H_prev = before_each_step(h0, out, schedule)
-        for t in range(steps):
-            if b_rec is None:
-                torch.mm(H_prev[t], w_rec, out=HH[t])
-            else:
-                torch.addmm(b_rec, H_prev[t], w_rec, out=HH[t])
-            RZ[t].add_(HRZ[t]).sigmoid_()                                 # r, z
-            XN[t].addcmul_(R[t], HN[t]).sigmoid_()                        # σ(2a_n)
-            n = tanh_from_doubled(XN[t], N[t], k)                         # n = tanh(a_n)
-            torch.sub(H_prev[t], n, out=OUT[t]).mul_(Z[t]).add_(n)        # n + z ⊙ (h_{t-1} − n)
+        (h0,) = contiguous(h0)
+        loops = loops_for(xs, w_rec, h0)
+        if loops is not None:
+            loops.gru_forward(xs, w_rec, b_rec, h0, hh, n_all, out, sizes_of(schedule))
+        else:
+            RZ = per_step(xs[..., :2 * hidden], schedule)
+            (R, Z, XN), (_, _, HN) = gate_views(xs, 3, schedule), gate_views(hh, 3, schedule)
+            HH, HRZ = per_step(hh, schedule), per_step(hh[..., :2 * hidden], schedule)
+            N, OUT = per_step(n_all, schedule), per_step(out, schedule)
+            H_prev = before_each_step(h0, out, schedule)
+            for t in range(steps):
+                if b_rec is None:
+                    torch.mm(H_prev[t], w_rec, out=HH[t])
+                else:
+                    torch.addmm(b_rec, H_prev[t], w_rec, out=HH[t])
+                RZ[t].add_(HRZ[t]).sigmoid_()                             # r, z
+                XN[t].addcmul_(R[t], HN[t]).sigmoid_()                    # σ(2a_n)
+                n = tanh_from_doubled(XN[t], N[t], k)                     # n = tanh(a_n)
+                torch.sub(H_prev[t], n, out=OUT[t]).mul_(Z[t]).add_(n)    # n + z ⊙ (h_{t-1} − n)
         ctx.schedule, ctx.workspace = schedule, GiveBack(xs, hh, n_all)
         ctx.save_for_backward(x, w_ih, w_hh, h0, xs, hh, n_all, out)
         return out, at_last_step(out, schedule)
@@ -75,6 +81,12 @@ class GRUSequence(torch.autograd.Function):
         schedule, (steps, _, hidden) = ctx.schedule, out.shape
         dx_gates = new_buffer(xs, schedule, *xs.shape)                   # δa_r, δa_z, δa_n
         dhh = new_buffer(hh, schedule, *hh.shape)                        # δa_r, δa_z, δa_n ⊙ r
+        grad_out, dh = grad_out.contiguous(), grad_h.clone(memory_format=torch.contiguous_format)
+        loops = loops_for(xs, grad_out, w_hh)
+        if loops is not None:
+            loops.gru_backward(xs, hh, n_all, out, h0, grad_out, w_hh, dx_gates, dhh, dh,
+                               sizes_of(schedule))
+            return gru_weight_gradients(ctx, dx_gates, dhh, x, w_ih, h0, out, dh)
         XS, (R, Z, _) = per_step(xs, schedule), gate_views(xs, 3, schedule)
         HN = gate_views(hh, 3, schedule)[2]
         (DR, DZ, DN), (_, _, DHN) = gate_views(dx_gates, 3, schedule), gate_views(dhh, 3, schedule)
@@ -82,7 +94,6 @@ class GRUSequence(torch.autograd.Function):
         XRZ = per_step(dx_gates[..., :2 * hidden], schedule)
         N, GO = per_step(n_all, schedule), per_step(grad_out, schedule)
         H_prev = before_each_step(h0, out, schedule)
-        dh = grad_h.clone()
         DH = running_rows(dh, schedule, steps)
         for t in range(steps - 1, -1, -1):
             dh_t = DH[t].add_(GO[t])
@@ -94,12 +105,18 @@ class GRUSequence(torch.autograd.Function):
             torch.mul(dn, R[t], out=DHN[t])
             DRZ[t].copy_(XRZ[t])
             torch.addmm(dh_t * Z[t], DHH[t], w_hh, out=dh_t)             # δh_{t-1}
-        needs = ctx.needs_input_grad
-        dx, dw_ih = input_gradients(ctx, dx_gates, x, w_ih)
-        dw_hh = recurrent_weight_gradient(dhh, h0, out) if needs[3] else None
-        db_ih, db_hh = bias_gradient(needs[2], dx_gates), bias_gradient(needs[4], dhh)
-        WORKSPACE.give(dx_gates, dhh)
-        return dx, dw_ih, db_ih, dw_hh, db_hh, dh, None
+        return gru_weight_gradients(ctx, dx_gates, dhh, x, w_ih, h0, out, dh)
+
+
+def gru_weight_gradients(ctx, dx_gates, dhh, x, w_ih, h0, out, dh) -> tuple:
+    """:class:`GRUSequence`'s gradients in its inputs' order, from the gates' gradients after
+    the loop; hands the two buffers back to the workspace."""
+    needs = ctx.needs_input_grad
+    dx, dw_ih = input_gradients(ctx, dx_gates, x, w_ih)
+    dw_hh = recurrent_weight_gradient(dhh, h0, out) if needs[3] else None
+    db_ih, db_hh = bias_gradient(needs[2], dx_gates), bias_gradient(needs[4], dhh)
+    WORKSPACE.give(dx_gates, dhh)
+    return dx, dw_ih, db_ih, dw_hh, db_hh, dh, None
 
 
 def gru_kernel(p):

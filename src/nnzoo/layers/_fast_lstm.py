@@ -35,6 +35,16 @@ from nnzoo.layers._fast_rnn import (
     tanh_from_doubled,
     tanh_into,
 )
+from nnzoo.layers._native import loops_for
+
+
+def sizes_of(schedule) -> list:
+    """The compiled loops' form of a schedule: each step's running rows, [] for all of them."""
+    return [] if schedule is None else schedule.sizes
+
+
+def contiguous(*tensors: torch.Tensor) -> list:
+    return [t.contiguous() for t in tensors]
 
 
 def gate_views(buffer: torch.Tensor, gates: int, schedule) -> list:
@@ -66,6 +76,25 @@ def peephole_gradient(grad_gate, first, cells, scratch) -> torch.Tensor:
     return scratch.sum((0, 1))
 
 
+def first_gradients(grad_out, grad_h, grad_c) -> tuple:
+    """∂L/∂h_t (T, B, H) made contiguous, and fresh copies of ∂L/∂h_n, ∂L/∂c_n, which backward
+    runs through time in place: a row's ∂L/∂h_n, ∂L/∂c_n join at its last step."""
+    as_rows = torch.contiguous_format
+    return (grad_out.contiguous(), grad_h.clone(memory_format=as_rows),
+            grad_c.clone(memory_format=as_rows))
+
+
+def lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc) -> tuple:
+    """The LSTM kernels' gradients in their inputs' order, from δa (T, B, G·H) after the loop;
+    hands ``da`` back to the workspace."""
+    needs = ctx.needs_input_grad
+    dx, dw_ih = input_gradients(ctx, da, x, w_ih)
+    dw_hh = recurrent_weight_gradient(da, h0, out) if needs[3] else None
+    db_ih, db_hh = both_bias_gradients(ctx, da)
+    WORKSPACE.give(da)
+    return dx, dw_ih, db_ih, dw_hh, db_hh, dh, dc
+
+
 class LSTMSequence(torch.autograd.Function):
     """``LSTMCell.step`` over a sequence: (x, W_ih, b_ih, W_hh, b_hh, h0, c0, schedule) →
     (h_t for every step (T, B, H), h_n, c_n)."""
@@ -77,14 +106,20 @@ class LSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 4, 2)           # (T, B, 4H)
         g_all, c_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(3))
         out = new_buffer(x, schedule, steps, batch, hidden)
-        S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
-        G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
-        H_prev, C_prev = before_each_step(h0, out, schedule), before_each_step(c0, c_all, schedule)
-        for t in range(steps):
-            S[t].addmm_(H_prev[t], w_rec).sigmoid_()                      # i, f, σ(2a_g), o
-            g = tanh_from_doubled(SG[t], G[t], k)                         # g = tanh(a_g)
-            c = torch.mul(F[t], C_prev[t], out=C[t]).addcmul_(I[t], g)    # f ⊙ c_{t-1} + i ⊙ g
-            torch.mul(O[t], tanh_into(c, TC[t], k), out=OUT[t])          # h = o ⊙ tanh(c)
+        h0, c0 = contiguous(h0, c0)
+        loops = loops_for(s, w_rec, h0, c0)
+        if loops is not None:
+            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule), None)
+        else:
+            S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
+            G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
+            H_prev = before_each_step(h0, out, schedule)
+            C_prev = before_each_step(c0, c_all, schedule)
+            for t in range(steps):
+                S[t].addmm_(H_prev[t], w_rec).sigmoid_()                  # i, f, σ(2a_g), o
+                g = tanh_from_doubled(SG[t], G[t], k)                     # g = tanh(a_g)
+                c = torch.mul(F[t], C_prev[t], out=C[t]).addcmul_(I[t], g)   # f ⊙ c_{t-1} + i ⊙ g
+                torch.mul(O[t], tanh_into(c, TC[t], k), out=OUT[t])      # h = o ⊙ tanh(c)
         ctx.schedule, ctx.workspace = schedule, GiveBack(s, g_all, c_all, tanh_c)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, s, g_all, c_all, tanh_c, out)
         return out, at_last_step(out, schedule), at_last_step(c_all, schedule)
@@ -96,11 +131,16 @@ class LSTMSequence(torch.autograd.Function):
         x, w_ih, w_hh, h0, c0, s, g_all, c_all, tanh_c, out = ctx.saved_tensors
         schedule, steps = ctx.schedule, x.shape[0]
         da = new_buffer(s, schedule, *s.shape)                           # δa (T, B, 4H)
+        grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
+        loops = loops_for(s, grad_out, w_hh)
+        if loops is not None:
+            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
+                                sizes_of(schedule), None)
+            return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
         S, (I, F, _, O) = per_step(s, schedule), gate_views(s, 4, schedule)
         DA, (DI, DF, DG, DO) = per_step(da, schedule), gate_views(da, 4, schedule)
         G, TC, OUT, GO = (per_step(b, schedule) for b in (g_all, tanh_c, out, grad_out))
         C_prev = before_each_step(c0, c_all, schedule)
-        dh, dc = grad_h.clone(), grad_c.clone()   # a row's ∂L/∂h_n, ∂L/∂c_n join at its last step
         DH, DC = running_rows(dh, schedule, steps), running_rows(dc, schedule, steps)
         for t in range(steps - 1, -1, -1):
             dh_t, dc_t = DH[t].add_(GO[t]), DC[t]
@@ -113,12 +153,7 @@ class LSTMSequence(torch.autograd.Function):
             DA[t].mul_(sd)
             dc_t.mul_(F[t])                                              # δc_{t-1}
             torch.mm(DA[t], w_hh, out=dh_t)                              # δh_{t-1}
-        needs = ctx.needs_input_grad
-        dx, dw_ih = input_gradients(ctx, da, x, w_ih)
-        dw_hh = recurrent_weight_gradient(da, h0, out) if needs[3] else None
-        db_ih, db_hh = both_bias_gradients(ctx, da)
-        WORKSPACE.give(da)
-        return dx, dw_ih, db_ih, dw_hh, db_hh, dh, dc, None
+        return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
 
 
 class PeepholeLSTMSequence(torch.autograd.Function):
@@ -133,20 +168,27 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 4, 2)
         g_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(2))
         c_all, out = (new_buffer(x, schedule, steps, batch, hidden) for _ in range(2))
-        w_cif = torch.stack([w_ci, w_cf])                                # (2, H)
-        S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
-        IF = per_step(s.view(steps, batch, 4, hidden)[:, :, :2], schedule)   # (n, 2, H)
-        IFG = per_step(s[..., :3 * hidden], schedule)
-        G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
-        H_prev, C_prev = before_each_step(h0, out, schedule), before_each_step(c0, c_all, schedule)
-        for t in range(steps):
-            S[t].addmm_(H_prev[t], w_rec)
-            IF[t].addcmul_(w_cif, C_prev[t].unsqueeze(1))                 # i, f peek at c_{t-1}
-            IFG[t].sigmoid_()
-            g = tanh_from_doubled(SG[t], G[t], k)
-            c = torch.mul(F[t], C_prev[t], out=C[t]).addcmul_(I[t], g)
-            o = O[t].addcmul_(w_co, c).sigmoid_()                        # o peeks at c_t
-            torch.mul(o, tanh_into(c, TC[t], k), out=OUT[t])
+        h0, c0 = contiguous(h0, c0)
+        loops = loops_for(s, w_rec, h0, c0, w_ci)
+        if loops is not None:
+            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule),
+                               torch.stack([w_ci, w_cf, w_co]))
+        else:
+            w_cif = torch.stack([w_ci, w_cf])                            # (2, H)
+            S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
+            IF = per_step(s.view(steps, batch, 4, hidden)[:, :, :2], schedule)   # (n, 2, H)
+            IFG = per_step(s[..., :3 * hidden], schedule)
+            G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
+            H_prev = before_each_step(h0, out, schedule)
+            C_prev = before_each_step(c0, c_all, schedule)
+            for t in range(steps):
+                S[t].addmm_(H_prev[t], w_rec)
+                IF[t].addcmul_(w_cif, C_prev[t].unsqueeze(1))             # i, f peek at c_{t-1}
+                IFG[t].sigmoid_()
+                g = tanh_from_doubled(SG[t], G[t], k)
+                c = torch.mul(F[t], C_prev[t], out=C[t]).addcmul_(I[t], g)
+                o = O[t].addcmul_(w_co, c).sigmoid_()                    # o peeks at c_t
+                torch.mul(o, tanh_into(c, TC[t], k), out=OUT[t])
         ctx.schedule, ctx.workspace = schedule, GiveBack(s, g_all, c_all, tanh_c)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, w_ci, w_cf, w_co, s, g_all, c_all, tanh_c, out)
         return out, at_last_step(out, schedule), at_last_step(c_all, schedule)
@@ -158,36 +200,36 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         x, w_ih, w_hh, h0, c0, w_ci, w_cf, w_co, s, g_all, c_all, tanh_c, out = ctx.saved_tensors
         schedule, (steps, batch, hidden) = ctx.schedule, out.shape
         da = new_buffer(s, schedule, *s.shape)
-        S, (I, F, _, O) = per_step(s, schedule), gate_views(s, 4, schedule)
-        DA, (DI, DF, DG, DO) = per_step(da, schedule), gate_views(da, 4, schedule)
-        DIFG = per_step(da[..., :3 * hidden], schedule)
-        G, TC, OUT, GO = (per_step(b, schedule) for b in (g_all, tanh_c, out, grad_out))
-        C_prev = before_each_step(c0, c_all, schedule)
-        dh, dc = grad_h.clone(), grad_c.clone()
-        DH, DC = running_rows(dh, schedule, steps), running_rows(dc, schedule, steps)
-        for t in range(steps - 1, -1, -1):
-            dh_t, dc_t = DH[t].add_(GO[t]), DC[t]
-            sd = sigmoid_derivative(S[t])
-            dc_t.addcmul_(dh_t, output_gate_factor(O[t], OUT[t], TC[t]))
-            do = torch.mul(dh_t, TC[t], out=DO[t]).mul_(sd[:, 3 * hidden:])
-            dc_t.addcmul_(do, w_co)                                      # o peeked at c_t
-            torch.mul(dc_t, G[t], out=DI[t])
-            torch.mul(dc_t, C_prev[t], out=DF[t])
-            torch.mul(dc_t, I[t], out=DG[t]).mul_(k.four)
-            DIFG[t].mul_(sd[:, :3 * hidden])
-            dc_t.mul_(F[t]).addcmul_(DI[t], w_ci).addcmul_(DF[t], w_cf)  # i, f peeked at c_{t-1}
-            torch.mm(DA[t], w_hh, out=dh_t)
-        needs = ctx.needs_input_grad
-        dx, dw_ih = input_gradients(ctx, da, x, w_ih)
-        dw_hh = recurrent_weight_gradient(da, h0, out) if needs[3] else None
-        db_ih, db_hh = both_bias_gradients(ctx, da)
+        grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
+        loops = loops_for(s, grad_out, w_hh, w_ci)
+        if loops is not None:
+            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
+                                sizes_of(schedule), torch.stack([w_ci, w_cf, w_co]))
+        else:
+            S, (I, F, _, O) = per_step(s, schedule), gate_views(s, 4, schedule)
+            DA, (DI, DF, DG, DO) = per_step(da, schedule), gate_views(da, 4, schedule)
+            DIFG = per_step(da[..., :3 * hidden], schedule)
+            G, TC, OUT, GO = (per_step(b, schedule) for b in (g_all, tanh_c, out, grad_out))
+            C_prev = before_each_step(c0, c_all, schedule)
+            DH, DC = running_rows(dh, schedule, steps), running_rows(dc, schedule, steps)
+            for t in range(steps - 1, -1, -1):
+                dh_t, dc_t = DH[t].add_(GO[t]), DC[t]
+                sd = sigmoid_derivative(S[t])
+                dc_t.addcmul_(dh_t, output_gate_factor(O[t], OUT[t], TC[t]))
+                do = torch.mul(dh_t, TC[t], out=DO[t]).mul_(sd[:, 3 * hidden:])
+                dc_t.addcmul_(do, w_co)                                  # o peeked at c_t
+                torch.mul(dc_t, G[t], out=DI[t])
+                torch.mul(dc_t, C_prev[t], out=DF[t])
+                torch.mul(dc_t, I[t], out=DG[t]).mul_(k.four)
+                DIFG[t].mul_(sd[:, :3 * hidden])
+                dc_t.mul_(F[t]).addcmul_(DI[t], w_ci).addcmul_(DF[t], w_cf)   # i, f peeked at c_{t-1}
+                torch.mm(DA[t], w_hh, out=dh_t)
         gates, scratch = da.view(steps, batch, 4, hidden), WORKSPACE.take(c_all, *c_all.shape)
         dw_ci = peephole_gradient(gates[:, :, 0], c0, c_all, scratch)
         dw_cf = peephole_gradient(gates[:, :, 1], c0, c_all, scratch)
         dw_co = torch.mul(gates[:, :, 3], c_all, out=scratch).sum((0, 1))   # o peeks at c_t
-        WORKSPACE.give(da, scratch)
-        return (dx, dw_ih, db_ih, dw_hh, db_hh, dh, dc,
-                dw_ci, dw_cf, dw_co, None)
+        WORKSPACE.give(scratch)
+        return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), dw_ci, dw_cf, dw_co, None
 
 
 class CoupledLSTMSequence(torch.autograd.Function):
@@ -202,14 +244,20 @@ class CoupledLSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 3, 1)            # (T, B, 3H)
         g_all, c_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(3))
         out = new_buffer(x, schedule, steps, batch, hidden)
-        S, (F, SG, O) = per_step(s, schedule), gate_views(s, 3, schedule)
-        G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
-        H_prev, C_prev = before_each_step(h0, out, schedule), before_each_step(c0, c_all, schedule)
-        for t in range(steps):
-            S[t].addmm_(H_prev[t], w_rec).sigmoid_()                      # f, σ(2a_g), o
-            g = tanh_from_doubled(SG[t], G[t], k)
-            c = torch.sub(C_prev[t], g, out=C[t]).mul_(F[t]).add_(g)      # g + f ⊙ (c_{t-1} − g)
-            torch.mul(O[t], tanh_into(c, TC[t], k), out=OUT[t])
+        h0, c0 = contiguous(h0, c0)
+        loops = loops_for(s, w_rec, h0, c0)
+        if loops is not None:
+            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule), None)
+        else:
+            S, (F, SG, O) = per_step(s, schedule), gate_views(s, 3, schedule)
+            G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
+            H_prev = before_each_step(h0, out, schedule)
+            C_prev = before_each_step(c0, c_all, schedule)
+            for t in range(steps):
+                S[t].addmm_(H_prev[t], w_rec).sigmoid_()                  # f, σ(2a_g), o
+                g = tanh_from_doubled(SG[t], G[t], k)
+                c = torch.sub(C_prev[t], g, out=C[t]).mul_(F[t]).add_(g)  # g + f ⊙ (c_{t-1} − g)
+                torch.mul(O[t], tanh_into(c, TC[t], k), out=OUT[t])
         ctx.schedule, ctx.workspace = schedule, GiveBack(s, g_all, c_all, tanh_c)
         ctx.save_for_backward(x, w_ih, w_hh, h0, c0, s, g_all, c_all, tanh_c, out)
         return out, at_last_step(out, schedule), at_last_step(c_all, schedule)
@@ -221,11 +269,16 @@ class CoupledLSTMSequence(torch.autograd.Function):
         x, w_ih, w_hh, h0, c0, s, g_all, c_all, tanh_c, out = ctx.saved_tensors
         schedule, steps = ctx.schedule, x.shape[0]
         da = new_buffer(s, schedule, *s.shape)
+        grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
+        loops = loops_for(s, grad_out, w_hh)
+        if loops is not None:
+            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
+                                sizes_of(schedule), None)
+            return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
         S, (F, _, O) = per_step(s, schedule), gate_views(s, 3, schedule)
         DA, (DF, DG, DO) = per_step(da, schedule), gate_views(da, 3, schedule)
         G, TC, OUT, GO = (per_step(b, schedule) for b in (g_all, tanh_c, out, grad_out))
         C_prev = before_each_step(c0, c_all, schedule)
-        dh, dc = grad_h.clone(), grad_c.clone()
         DH, DC = running_rows(dh, schedule, steps), running_rows(dc, schedule, steps)
         for t in range(steps - 1, -1, -1):
             dh_t, dc_t = DH[t].add_(GO[t]), DC[t]
@@ -237,12 +290,7 @@ class CoupledLSTMSequence(torch.autograd.Function):
             DA[t].mul_(sd)
             dc_t.mul_(F[t])
             torch.mm(DA[t], w_hh, out=dh_t)
-        needs = ctx.needs_input_grad
-        dx, dw_ih = input_gradients(ctx, da, x, w_ih)
-        dw_hh = recurrent_weight_gradient(da, h0, out) if needs[3] else None
-        db_ih, db_hh = both_bias_gradients(ctx, da)
-        WORKSPACE.give(da)
-        return dx, dw_ih, db_ih, dw_hh, db_hh, dh, dc, None
+        return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
 
 
 # ---- kernels for fast_scan: kernel(x, (h0, c0), schedule) → (out, (h_n, c_n)) ---------------
