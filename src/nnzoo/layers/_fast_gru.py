@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from nnzoo.layers._fast_lstm import contiguous, gate_views, sigmoid_derivative, sizes_of
+from nnzoo.layers._fast_lstm import gate_views, sigmoid_derivative, sizes_of
 from nnzoo.layers._fast_rnn import (
     WORKSPACE,
     GiveBack,
@@ -50,7 +50,7 @@ class GRUSequence(torch.autograd.Function):
         hh = WORKSPACE.take(x, steps, batch, 3 * hidden)                 # hh_r, hh_z, 2hh_n
         n_all = WORKSPACE.take(x, steps, batch, hidden)
         out = new_buffer(x, schedule, steps, batch, hidden)
-        (h0,) = contiguous(h0)
+        h0 = h0.contiguous()
         loops = loops_for(xs, w_rec, h0)
         if loops is not None:
             loops.gru_forward(xs, w_rec, b_rec, h0, hh, n_all, out, sizes_of(schedule))

@@ -43,8 +43,26 @@ def sizes_of(schedule) -> list:
     return [] if schedule is None else schedule.sizes
 
 
-def contiguous(*tensors: torch.Tensor) -> list:
-    return [t.contiguous() for t in tensors]
+def compiled_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, schedule, peepholes=()) -> bool:
+    """The LSTM family's forward loop, compiled (``_native``), when it can run on these tensors;
+    False: the caller runs its Python loop. ``peepholes``: (w_ci, w_cf, w_co) or none."""
+    loops = loops_for(s, w_rec, h0, c0, *peepholes)
+    if loops is None:
+        return False
+    loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule),
+                       torch.stack(peepholes) if peepholes else None)
+    return True
+
+
+def compiled_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc, schedule,
+                      peepholes=()) -> bool:
+    """The LSTM family's backward loop, compiled, as :func:`compiled_forward`."""
+    loops = loops_for(s, grad_out, w_hh, *peepholes)
+    if loops is None:
+        return False
+    loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
+                        sizes_of(schedule), torch.stack(peepholes) if peepholes else None)
+    return True
 
 
 def gate_views(buffer: torch.Tensor, gates: int, schedule) -> list:
@@ -106,11 +124,8 @@ class LSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 4, 2)           # (T, B, 4H)
         g_all, c_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(3))
         out = new_buffer(x, schedule, steps, batch, hidden)
-        h0, c0 = contiguous(h0, c0)
-        loops = loops_for(s, w_rec, h0, c0)
-        if loops is not None:
-            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule), None)
-        else:
+        h0, c0 = h0.contiguous(), c0.contiguous()
+        if not compiled_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, schedule):
             S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
             G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
             H_prev = before_each_step(h0, out, schedule)
@@ -132,10 +147,7 @@ class LSTMSequence(torch.autograd.Function):
         schedule, steps = ctx.schedule, x.shape[0]
         da = new_buffer(s, schedule, *s.shape)                           # δa (T, B, 4H)
         grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
-        loops = loops_for(s, grad_out, w_hh)
-        if loops is not None:
-            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
-                                sizes_of(schedule), None)
+        if compiled_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc, schedule):
             return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
         S, (I, F, _, O) = per_step(s, schedule), gate_views(s, 4, schedule)
         DA, (DI, DF, DG, DO) = per_step(da, schedule), gate_views(da, 4, schedule)
@@ -168,12 +180,9 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 4, 2)
         g_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(2))
         c_all, out = (new_buffer(x, schedule, steps, batch, hidden) for _ in range(2))
-        h0, c0 = contiguous(h0, c0)
-        loops = loops_for(s, w_rec, h0, c0, w_ci)
-        if loops is not None:
-            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule),
-                               torch.stack([w_ci, w_cf, w_co]))
-        else:
+        h0, c0 = h0.contiguous(), c0.contiguous()
+        if not compiled_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, schedule,
+                                (w_ci, w_cf, w_co)):
             w_cif = torch.stack([w_ci, w_cf])                            # (2, H)
             S, (I, F, SG, O) = per_step(s, schedule), gate_views(s, 4, schedule)
             IF = per_step(s.view(steps, batch, 4, hidden)[:, :, :2], schedule)   # (n, 2, H)
@@ -201,11 +210,8 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         schedule, (steps, batch, hidden) = ctx.schedule, out.shape
         da = new_buffer(s, schedule, *s.shape)
         grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
-        loops = loops_for(s, grad_out, w_hh, w_ci)
-        if loops is not None:
-            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
-                                sizes_of(schedule), torch.stack([w_ci, w_cf, w_co]))
-        else:
+        if not compiled_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
+                                 schedule, (w_ci, w_cf, w_co)):
             S, (I, F, _, O) = per_step(s, schedule), gate_views(s, 4, schedule)
             DA, (DI, DF, DG, DO) = per_step(da, schedule), gate_views(da, 4, schedule)
             DIFG = per_step(da[..., :3 * hidden], schedule)
@@ -244,11 +250,8 @@ class CoupledLSTMSequence(torch.autograd.Function):
         s, w_rec = gates_in(x, w_ih, b_ih, w_hh, b_hh, 3, 1)            # (T, B, 3H)
         g_all, c_all, tanh_c = (WORKSPACE.take(x, steps, batch, hidden) for _ in range(3))
         out = new_buffer(x, schedule, steps, batch, hidden)
-        h0, c0 = contiguous(h0, c0)
-        loops = loops_for(s, w_rec, h0, c0)
-        if loops is not None:
-            loops.lstm_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, sizes_of(schedule), None)
-        else:
+        h0, c0 = h0.contiguous(), c0.contiguous()
+        if not compiled_forward(s, w_rec, h0, c0, g_all, c_all, tanh_c, out, schedule):
             S, (F, SG, O) = per_step(s, schedule), gate_views(s, 3, schedule)
             G, C, TC, OUT = (per_step(b, schedule) for b in (g_all, c_all, tanh_c, out))
             H_prev = before_each_step(h0, out, schedule)
@@ -270,10 +273,7 @@ class CoupledLSTMSequence(torch.autograd.Function):
         schedule, steps = ctx.schedule, x.shape[0]
         da = new_buffer(s, schedule, *s.shape)
         grad_out, dh, dc = first_gradients(grad_out, grad_h, grad_c)
-        loops = loops_for(s, grad_out, w_hh)
-        if loops is not None:
-            loops.lstm_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc,
-                                sizes_of(schedule), None)
+        if compiled_backward(s, g_all, c_all, c0, tanh_c, out, grad_out, w_hh, da, dh, dc, schedule):
             return *lstm_weight_gradients(ctx, da, x, w_ih, w_hh, h0, out, dh, dc), None
         S, (F, _, O) = per_step(s, schedule), gate_views(s, 3, schedule)
         DA, (DF, DG, DO) = per_step(da, schedule), gate_views(da, 3, schedule)
